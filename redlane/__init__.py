@@ -1,0 +1,1 @@
+"""redlane: targeting and intelligence exchange for customs and police."""

@@ -1,0 +1,1 @@
+"""Intake of the transport sector's data: one module per source format."""
