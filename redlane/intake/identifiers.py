@@ -8,6 +8,7 @@ same answers. A failed check is a data-quality fact: callers flag it and keep th
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import numpy as np
 import numpy.typing as npt
@@ -15,6 +16,7 @@ from stdnum import imo as _imo
 from stdnum import iso6346 as _iso6346
 
 BoolArray = npt.NDArray[np.bool_]
+VectorCheck = Callable[[npt.ArrayLike], BoolArray]
 
 # ISO 6346 letter values: A=10 and up, skipping 11, 22 and 33 (multiples of 11).
 _ISO6346_LETTER_VALUES: dict[str, int] = {}
@@ -177,7 +179,8 @@ def valid_containers(numbers: npt.ArrayLike) -> BoolArray:
     weights = 2 ** np.arange(10, dtype=np.int64)
     total = (_CHAR_VALUES[m[:, :10]] * weights).sum(axis=1)
     expected = (total % 11) % 10
-    return ok & (m[:, 10].astype(np.int64) - 48 == expected)
+    valid: BoolArray = ok & (m[:, 10].astype(np.int64) - 48 == expected)
+    return valid
 
 
 def valid_imos(numbers: npt.ArrayLike) -> BoolArray:
@@ -189,7 +192,8 @@ def valid_imos(numbers: npt.ArrayLike) -> BoolArray:
     ok &= _is_digit(m).all(axis=1)
     digits = m.astype(np.int64) - 48
     total = (digits[:, :6] * np.arange(7, 1, -1)).sum(axis=1)
-    return ok & (total % 10 == digits[:, 6])
+    valid: BoolArray = ok & (total % 10 == digits[:, 6])
+    return valid
 
 
 def valid_awbs(numbers: npt.ArrayLike) -> BoolArray:
@@ -201,7 +205,8 @@ def valid_awbs(numbers: npt.ArrayLike) -> BoolArray:
     ok &= _is_digit(m).all(axis=1)
     digits = m.astype(np.int64) - 48
     serial = (digits[:, 3:10] * 10 ** np.arange(6, -1, -1)).sum(axis=1)
-    return ok & (serial % 7 == digits[:, 10])
+    valid: BoolArray = ok & (serial % 7 == digits[:, 10])
+    return valid
 
 
 def valid_mmsis(numbers: npt.ArrayLike) -> BoolArray:
@@ -211,4 +216,5 @@ def valid_mmsis(numbers: npt.ArrayLike) -> BoolArray:
         return np.zeros(0, dtype=np.bool_)
     ok &= _is_digit(m).all(axis=1)
     mid = ((m[:, :3].astype(np.int64) - 48) * np.array([100, 10, 1])).sum(axis=1)
-    return ok & (mid >= 201) & (mid <= 775)
+    valid: BoolArray = ok & (mid >= 201) & (mid <= 775)
+    return valid

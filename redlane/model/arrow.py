@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 from pydantic import AwareDatetime, BaseModel
 
-from redlane.model import ControlResult, Consignment, Movement, Traveller
+from redlane.model import Consignment, ControlResult, Movement, Traveller
 
 RECORD_MODELS: dict[str, type[BaseModel]] = {
     "consignment": Consignment,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime
-
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 
 class RedlaneModel(BaseModel):

@@ -54,5 +54,7 @@ class ControlResult(RedlaneModel):
     @model_validator(mode="after")
     def _seizures_match_outcome(self) -> ControlResult:
         if (self.outcome == Outcome.SEIZURE) != bool(self.seizures):
-            raise ValueError("outcome 'seizure' needs at least one seizure, and only it may have any")
+            raise ValueError(
+                "outcome 'seizure' needs at least one seizure, and only it may have any"
+            )
         return self

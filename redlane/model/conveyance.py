@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import date
 from typing import Literal
 
@@ -68,7 +69,7 @@ class Movement(RedlaneModel):
     def _itinerary_in_order(self) -> Movement:
         times = [c.arrival or c.departure for c in self.itinerary]
         known = [t for t in times if t is not None]
-        if any(b < a for a, b in zip(known, known[1:], strict=False)):
+        if any(b < a for a, b in itertools.pairwise(known)):
             raise ValueError("itinerary times go backwards")
         return self
 

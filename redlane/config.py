@@ -1,0 +1,43 @@
+"""Settings from the environment, with safe defaults; a wrong setting stops start-up loudly."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_DATABASE_URL = "sqlite:///var/redlane.db"
+SUPPORTED_DRIVERS = ("sqlite", "postgresql", "postgresql+psycopg")
+
+
+class ConfigError(ValueError):
+    """A setting is wrong; the message names the setting and what is accepted."""
+
+
+def database_url(value: str | None = None) -> URL:
+    """Parse and check a database URL (default: REDLANE_DATABASE_URL, else ./var/redlane.db)."""
+    raw = value if value is not None else os.environ.get("REDLANE_DATABASE_URL", "")
+    raw = raw.strip() or DEFAULT_DATABASE_URL
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise ConfigError(f"REDLANE_DATABASE_URL={raw!r} is not a database URL: {exc}") from exc
+    if url.drivername not in SUPPORTED_DRIVERS:
+        raise ConfigError(
+            f"REDLANE_DATABASE_URL uses {url.drivername!r}; redlane supports "
+            f"{', '.join(SUPPORTED_DRIVERS)}"
+        )
+    if url.drivername.startswith("postgresql"):
+        url = url.set(drivername="postgresql+psycopg")
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: URL
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        return cls(database_url=database_url())

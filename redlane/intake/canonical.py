@@ -1,0 +1,164 @@
+"""Canonical records from JSON Lines and Parquet files, validated in batches.
+
+Validation runs in pydantic-core over a whole chunk at once; only when a chunk holds a bad
+record does the chunk fall back to finding which ones, so good data pays nothing for bad.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from redlane.model import RECORD_KINDS, Record
+
+CANONICAL_FORMATS = ("jsonl", "parquet")
+_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+_MANY: TypeAdapter[list[Record]] = TypeAdapter(list[Record])
+_ONE: TypeAdapter[Record] = TypeAdapter(Record)
+
+
+class FormatError(ValueError):
+    """The file's format is unknown or not the one asked for."""
+
+
+@dataclass(frozen=True)
+class RawRecord:
+    """One record as read, before validation: where it is and what it says."""
+
+    locator: str
+    """'line 17' in a JSON Lines file, 'row 17' in a Parquet file (1-based)."""
+    payload: bytes | dict[str, Any]
+
+    def text(self) -> str:
+        if isinstance(self.payload, bytes):
+            return self.payload.decode("utf-8", errors="replace")
+        return json.dumps(self.payload, default=str, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why one record was refused: where it is, which field, and the reason."""
+
+    locator: str
+    field: str | None
+    reason: str
+    raw: str
+    record_kind: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.locator}, field {self.field}" if self.field else self.locator
+        return f"{where}: {self.reason}"
+
+
+def detect_format(path: Path, declared: str | None = None) -> str:
+    if declared is not None:
+        if declared not in CANONICAL_FORMATS:
+            raise FormatError(
+                f"--format {declared!r} is not supported; use one of {', '.join(CANONICAL_FORMATS)}"
+            )
+        return declared
+    try:
+        return _EXTENSIONS[path.suffix.lower()]
+    except KeyError:
+        raise FormatError(
+            f"{path}: cannot tell the format from the extension {path.suffix!r}; "
+            f"pass --format ({', '.join(CANONICAL_FORMATS)})"
+        ) from None
+
+
+def read_chunks(path: Path, fmt: str, chunk_size: int) -> Iterator[list[RawRecord]]:
+    """Stream a file as chunks of raw records; memory stays flat in the file size."""
+    if fmt == "jsonl":
+        chunk: list[RawRecord] = []
+        with path.open("rb") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                chunk.append(RawRecord(f"line {number}", line.rstrip(b"\r\n")))
+                if len(chunk) >= chunk_size:
+                    yield chunk
+                    chunk = []
+        if chunk:
+            yield chunk
+    elif fmt == "parquet":
+        row = 0
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size):
+            rows = batch.to_pylist()
+            yield [RawRecord(f"row {row + i + 1}", r) for i, r in enumerate(rows)]
+            row += len(rows)
+    else:
+        raise FormatError(f"{path}: {fmt!r} is not a canonical format")
+
+
+def _field_and_kind(error: Any) -> tuple[str | None, str | None]:
+    loc = list(error.get("loc", ()))
+    kind = None
+    # A discriminated union puts the record kind into the location; it is not a field.
+    if loc and loc[0] in RECORD_KINDS:
+        kind = str(loc.pop(0))
+    if error.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+        return "record", kind
+    return ".".join(str(part) for part in loc) or None, kind
+
+
+def _problem(raw: RawRecord, errors: Sequence[Any]) -> Problem:
+    """One problem per record: the first field and reason, and the others after them."""
+    field, kind = _field_and_kind(errors[0])
+    reason = str(errors[0].get("msg", "invalid"))
+    others = []
+    for error in errors[1:]:
+        other_field, _ = _field_and_kind(error)
+        others.append(f"{other_field}: {error.get('msg', 'invalid')}")
+    if others:
+        reason += f" (and {len(others)} more: {'; '.join(others)})"
+    return Problem(raw.locator, field, reason, raw.text(), kind)
+
+
+def _validate_one(raw: RawRecord) -> BaseModel | Problem:
+    try:
+        if isinstance(raw.payload, bytes):
+            return _ONE.validate_json(raw.payload)
+        return _ONE.validate_python(raw.payload)
+    except ValidationError as exc:
+        return _problem(raw, exc.errors(include_url=False))
+
+
+def _validate_all(chunk: Sequence[RawRecord]) -> list[Record]:
+    if chunk and isinstance(chunk[0].payload, bytes):
+        joined = b"[" + b",".join(r.payload for r in chunk) + b"]"  # type: ignore[misc]
+        return _MANY.validate_json(joined)
+    return _MANY.validate_python([r.payload for r in chunk])
+
+
+def validate_chunk(chunk: Sequence[RawRecord]) -> tuple[list[BaseModel], list[Problem]]:
+    """Validate a chunk in one call; on failure, find and name each bad record."""
+    try:
+        return list(_validate_all(chunk)), []
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+    per_record: dict[int, list[Any]] = defaultdict(list)
+    for error in errors:
+        loc = error.get("loc", ())
+        if not loc or not isinstance(loc[0], int):
+            break  # not attributable to one record (e.g. a line that is not JSON)
+        per_record[loc[0]].append({**error, "loc": loc[1:]})
+    else:
+        bad = {i: _problem(chunk[i], errs) for i, errs in per_record.items()}
+        good = [raw for i, raw in enumerate(chunk) if i not in bad]
+        try:
+            return list(_validate_all(good)), list(bad.values())
+        except ValidationError:
+            pass
+    models: list[BaseModel] = []
+    problems: list[Problem] = []
+    for raw in chunk:
+        result = _validate_one(raw)
+        (problems if isinstance(result, Problem) else models).append(result)  # type: ignore[arg-type]
+    return models, problems

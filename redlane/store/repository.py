@@ -1,0 +1,110 @@
+"""Reads and small writes on the store: ingest batches, quarantine, statistics, records."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import func, insert, select, update
+
+from redlane.intake.canonical import Problem
+from redlane.store.database import Database
+from redlane.store.schema import ingest_batches, quarantine
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def start_batch(db: Database, source_file: str, fmt: str, sender: str | None) -> int:
+    with db.engine.begin() as conn:
+        result = conn.execute(
+            insert(ingest_batches).values(
+                source_file=source_file,
+                format=fmt,
+                sender=sender,
+                started_at=now(),
+                read=0,
+                stored=0,
+                duplicates=0,
+                quarantined=0,
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+
+def finish_batch(db: Database, batch_id: int, **counts: int) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(ingest_batches)
+            .where(ingest_batches.c.id == batch_id)
+            .values(finished_at=now(), **counts)
+        )
+
+
+def _quarantine_id(source_file: str, problem: Problem) -> int:
+    digest = hashlib.md5(
+        f"{source_file}\x00{problem.locator}\x00{problem.raw}".encode(), usedforsecurity=False
+    ).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+def quarantine_problems(
+    db: Database, batch_id: int, source_file: str, sender: str | None, problems: Sequence[Problem]
+) -> int:
+    """Keep refused records with their error; the same record refused twice is kept once."""
+    if not problems:
+        return 0
+    rows = {
+        _quarantine_id(source_file, p): {
+            "id": _quarantine_id(source_file, p),
+            "batch_id": batch_id,
+            "source_file": source_file,
+            "locator": p.locator,
+            "record_kind": p.record_kind,
+            "field": p.field,
+            "reason": p.reason,
+            "raw": p.raw,
+            "sender": sender,
+            "status": "open",
+            "created_at": now(),
+        }
+        for p in problems
+    }
+    with db.engine.begin() as conn:
+        known = set(
+            conn.execute(select(quarantine.c.id).where(quarantine.c.id.in_(list(rows)))).scalars()
+        )
+        fresh = [row for key, row in rows.items() if key not in known]
+        if fresh:
+            conn.execute(insert(quarantine), fresh)
+    return len(fresh)
+
+
+def quarantined(db: Database, status: str | None = "open") -> list[dict[str, Any]]:
+    query = select(quarantine).order_by(quarantine.c.created_at, quarantine.c.id)
+    if status is not None:
+        query = query.where(quarantine.c.status == status)
+    with db.engine.connect() as conn:
+        return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def count_rows(db: Database, table_names: Iterable[str]) -> dict[str, int]:
+    from redlane.store.schema import metadata
+
+    counts = {}
+    with db.engine.connect() as conn:
+        for name in table_names:
+            table = metadata.tables[name]
+            counts[name] = int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+    return counts
+
+
+def dump(model: BaseModel) -> str:
+    return json.dumps(model.model_dump(mode="json", exclude={"source"}), sort_keys=True)

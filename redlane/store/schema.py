@@ -1,0 +1,247 @@
+"""The operational store's tables (SQLAlchemy Core).
+
+Each record kind has one table of scalar, queryable columns and child tables for its repeated
+parts that targeting filters on (parties, goods items, equipment, seizures). Nested parts that
+are read whole (itineraries, plates, owner) are kept as JSON text. Every record carries its
+provenance (file, message reference, sender, received at, ingest batch) and a content hash;
+its id is derived from that hash, so storing the same content twice is a no-op.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _provenance() -> list[Column[object]]:
+    return [
+        Column("content_hash", String(32), nullable=False, unique=True),
+        Column("batch_id", Integer, ForeignKey("ingest_batches.id"), nullable=False),
+        Column("source_file", Text),
+        Column("message_ref", Text),
+        Column("sender", Text),
+        Column("received_at", DateTime(timezone=True)),
+    ]
+
+
+ingest_batches = Table(
+    "ingest_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("source_file", Text, nullable=False),
+    Column("format", String(32), nullable=False),
+    Column("sender", Text),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("read", Integer, nullable=False, default=0),
+    Column("stored", Integer, nullable=False, default=0),
+    Column("duplicates", Integer, nullable=False, default=0),
+    Column("quarantined", Integer, nullable=False, default=0),
+)
+
+quarantine = Table(
+    "quarantine",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("batch_id", Integer, ForeignKey("ingest_batches.id"), nullable=False),
+    Column("source_file", Text, nullable=False),
+    Column("locator", Text, nullable=False),
+    Column("record_kind", String(32)),
+    Column("field", Text),
+    Column("reason", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("sender", Text),
+    Column("status", String(16), nullable=False, default="open"),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+consignments = Table(
+    "consignments",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    *_provenance(),
+    Column("mode", String(8), nullable=False),
+    Column("document_kind", String(32), nullable=False),
+    Column("document_number", Text, nullable=False),
+    Column("document_number_valid", Boolean),
+    Column("master_number", Text),
+    Column("movement_ref", Text),
+    Column("office", Text),
+    Column("declared_at", DateTime(timezone=True), nullable=False),
+    Column("arrival_date", Date, nullable=False),
+    Column("place_of_loading", String(5), nullable=False),
+    Column("place_of_discharge", String(5), nullable=False),
+    Column("place_of_delivery", String(5)),
+    Column("origin_country", String(2), nullable=False),
+    Column("destination_country", String(2), nullable=False),
+    Column("transshipment_places", Text, nullable=False),
+    Column("transshipment_count", Integer, nullable=False),
+    Column("routing_countries", Text, nullable=False),
+    Column("freight", Text),
+    Column("goods_count", Integer, nullable=False),
+    Column("total_packages", BigInteger, nullable=False),
+    Column("total_gross_mass_kg", Float, nullable=False),
+    Column("total_value", Float),
+    Column("container_count", Integer, nullable=False),
+    Index(None, "document_number"),
+    Index(None, "arrival_date", "place_of_discharge"),
+    Index(None, "movement_ref"),
+)
+
+consignment_parties = Table(
+    "consignment_parties",
+    metadata,
+    Column("consignment_id", BigInteger, ForeignKey("consignments.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("street", Text),
+    Column("city", Text),
+    Column("postcode", Text),
+    Column("country", String(2)),
+    Column("eori", Text),
+    Column("vat", Text),
+    Column("phone", Text),
+    Column("email", Text),
+    Index(None, "name"),
+)
+
+goods_items = Table(
+    "goods_items",
+    metadata,
+    Column("consignment_id", BigInteger, ForeignKey("consignments.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("hs_code", String(10), nullable=False),
+    Column("hs6", String(6), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("packages", BigInteger, nullable=False),
+    Column("package_kind", Text),
+    Column("gross_mass_kg", Float, nullable=False),
+    Column("net_mass_kg", Float),
+    Column("value", Float),
+    Column("currency", String(3)),
+    Index(None, "hs6"),
+)
+
+equipment = Table(
+    "equipment",
+    metadata,
+    Column("consignment_id", BigInteger, ForeignKey("consignments.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("number", Text, nullable=False),
+    Column("number_valid", Boolean, nullable=False),
+    Column("size_type", String(4)),
+    Column("reefer", Boolean, nullable=False),
+    Column("full", Boolean, nullable=False),
+    Column("seals", Text, nullable=False),
+    Index(None, "number"),
+)
+
+movements = Table(
+    "movements",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    *_provenance(),
+    Column("ref", Text, nullable=False),
+    Column("conveyance_kind", String(16), nullable=False),
+    Column("conveyance", Text, nullable=False),
+    Column("name", Text),
+    Column("flag", String(2)),
+    Column("imo", Text),
+    Column("imo_valid", Boolean),
+    Column("mmsi", Text),
+    Column("mmsi_valid", Boolean),
+    Column("registration", Text),
+    Column("flight_number", Text),
+    Column("acquired_on", Date),
+    Column("persons_on_board", Integer),
+    Column("itinerary", Text, nullable=False),
+    Column("call_count", Integer, nullable=False),
+    Column("departure_place", String(5), nullable=False),
+    Column("departed_at", DateTime(timezone=True)),
+    Column("arrival_place", String(5), nullable=False),
+    Column("arrives_at", DateTime(timezone=True)),
+    Index(None, "ref"),
+    Index(None, "imo"),
+    Index(None, "arrival_place", "arrives_at"),
+)
+
+travellers = Table(
+    "travellers",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    *_provenance(),
+    Column("movement_ref", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("surname", Text, nullable=False),
+    Column("given_names", Text, nullable=False),
+    Column("date_of_birth", Date, nullable=False),
+    Column("sex", String(1)),
+    Column("nationality", String(2), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("document_number", Text, nullable=False),
+    Column("document_country", String(2), nullable=False),
+    Column("mrz_valid", Boolean),
+    Column("itinerary", Text, nullable=False),
+    Column("leg_count", Integer, nullable=False),
+    Column("origin", String(5), nullable=False),
+    Column("destination", String(5), nullable=False),
+    Column("departs_at", DateTime(timezone=True), nullable=False),
+    Column("booking", Text),
+    Column("booking_locator", Text),
+    Column("booked_at", DateTime(timezone=True)),
+    Column("payment_form", String(16)),
+    Column("one_way", Boolean),
+    Column("checked_bags", Integer),
+    Column("phone", Text),
+    Column("email", Text),
+    Index(None, "movement_ref"),
+    Index(None, "document_number"),
+    Index(None, "surname", "date_of_birth"),
+)
+
+control_results = Table(
+    "control_results",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    *_provenance(),
+    Column("target_kind", String(16), nullable=False),
+    Column("target_ref", Text, nullable=False),
+    Column("office", Text, nullable=False),
+    Column("controlled_on", Date, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("seizures", Text, nullable=False),
+    Column("total_seized_kg", Float, nullable=False),
+    Column("notes", Text),
+    Index(None, "target_kind", "target_ref"),
+)
+
+RECORD_TABLES: dict[str, Table] = {
+    "consignment": consignments,
+    "traveller": travellers,
+    "movement": movements,
+    "control_result": control_results,
+}
