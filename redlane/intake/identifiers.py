@@ -169,9 +169,9 @@ def _is_upper(matrix: npt.NDArray[np.uint32]) -> BoolArray:
 
 def valid_containers(numbers: npt.ArrayLike) -> BoolArray:
     """Vectorised ISO 6346 check over an array of container numbers."""
-    m, ok = _as_codes(numbers, 11)
-    if len(m) == 0:
+    if np.size(numbers) == 0:
         return np.zeros(0, dtype=np.bool_)
+    m, ok = _as_codes(numbers, 11)
     category = m[:, 3]
     ok &= _is_upper(m[:, :3]).all(axis=1)
     ok &= (category == ord("U")) | (category == ord("J")) | (category == ord("Z"))
@@ -185,10 +185,10 @@ def valid_containers(numbers: npt.ArrayLike) -> BoolArray:
 
 def valid_imos(numbers: npt.ArrayLike) -> BoolArray:
     """Vectorised IMO number check (an 'IMO' prefix is allowed, as in the scalar form)."""
+    if np.size(numbers) == 0:
+        return np.zeros(0, dtype=np.bool_)
     stripped = np.char.replace(np.char.upper(np.asarray(numbers, dtype=np.str_)), "IMO", "")
     m, ok = _as_codes(np.char.strip(stripped), 7)
-    if len(m) == 0:
-        return np.zeros(0, dtype=np.bool_)
     ok &= _is_digit(m).all(axis=1)
     digits = m.astype(np.int64) - 48
     total = (digits[:, :6] * np.arange(7, 1, -1)).sum(axis=1)
@@ -198,10 +198,10 @@ def valid_imos(numbers: npt.ArrayLike) -> BoolArray:
 
 def valid_awbs(numbers: npt.ArrayLike) -> BoolArray:
     """Vectorised air waybill mod-7 check."""
+    if np.size(numbers) == 0:
+        return np.zeros(0, dtype=np.bool_)
     compact = np.char.replace(np.char.replace(np.asarray(numbers, dtype=np.str_), "-", ""), " ", "")
     m, ok = _as_codes(compact, 11)
-    if len(m) == 0:
-        return np.zeros(0, dtype=np.bool_)
     ok &= _is_digit(m).all(axis=1)
     digits = m.astype(np.int64) - 48
     serial = (digits[:, 3:10] * 10 ** np.arange(6, -1, -1)).sum(axis=1)
@@ -211,9 +211,9 @@ def valid_awbs(numbers: npt.ArrayLike) -> BoolArray:
 
 def valid_mmsis(numbers: npt.ArrayLike) -> BoolArray:
     """Vectorised ship-station MMSI check (MID 201-775)."""
-    m, ok = _as_codes(np.char.strip(np.asarray(numbers, dtype=np.str_)), 9)
-    if len(m) == 0:
+    if np.size(numbers) == 0:
         return np.zeros(0, dtype=np.bool_)
+    m, ok = _as_codes(np.char.strip(np.asarray(numbers, dtype=np.str_)), 9)
     ok &= _is_digit(m).all(axis=1)
     mid = ((m[:, :3].astype(np.int64) - 48) * np.array([100, 10, 1])).sum(axis=1)
     valid: BoolArray = ok & (mid >= 201) & (mid <= 775)

@@ -1,55 +1,53 @@
 """Set-based writes of flattened batches: executemany on SQLite, COPY on PostgreSQL.
 
-A batch is written in one transaction, parent rows with their children. Records whose content
-is already stored are left out before writing (their id is their content hash), so re-ingesting
-a file adds nothing; `ON CONFLICT DO NOTHING` covers two writers racing on the same record.
+A batch is written in one transaction, records with the entities they name. Every record table
+has a unique content hash and every write is `ON CONFLICT DO NOTHING`, so re-ingesting a file
+adds nothing, even when two writers race on the same records.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection
 
 from redlane.store.database import Database
 from redlane.store.flatten import FlatBatch
+from redlane.store.schema import RECORD_TABLES
 
 _SQLITE_IN_CHUNK = 900  # under SQLite's default limit of host parameters per statement
-
-
-@dataclass(frozen=True)
-class WriteCounts:
-    stored: int
-    duplicates: int
 
 
 def _rows(table: pa.Table) -> Iterator[tuple[Any, ...]]:
     return zip(*(column.to_pylist() for column in table.columns), strict=True)
 
 
-def _existing_ids(conn: Connection, table: str, ids: Sequence[int], sqlite: bool) -> set[int]:
+def _existing(conn: Connection, table: str, hashes: Sequence[int], sqlite: bool) -> list[int]:
+    """The content hashes of this batch that the table already holds."""
     cursor = conn.connection.cursor()
-    found: set[int] = set()
+    found: list[int] = []
     if sqlite:
-        for start in range(0, len(ids), _SQLITE_IN_CHUNK):
-            chunk = ids[start : start + _SQLITE_IN_CHUNK]
+        for start in range(0, len(hashes), _SQLITE_IN_CHUNK):
+            chunk = hashes[start : start + _SQLITE_IN_CHUNK]
             marks = ",".join("?" * len(chunk))
-            cursor.execute(f"SELECT id FROM {table} WHERE id IN ({marks})", chunk)
-            found.update(row[0] for row in cursor.fetchall())
+            cursor.execute(
+                f"SELECT content_hash FROM {table} WHERE content_hash IN ({marks})", chunk
+            )
+            found.extend(row[0] for row in cursor.fetchall())
     else:
-        cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s)", (list(ids),))
-        found.update(row[0] for row in cursor.fetchall())
+        cursor.execute(
+            f"SELECT content_hash FROM {table} WHERE content_hash = ANY(%s)", (list(hashes),)
+        )
+        found.extend(row[0] for row in cursor.fetchall())
     cursor.close()
     return found
 
 
-def _insert_sqlite(conn: Connection, name: str, table: pa.Table) -> None:
+def _insert_sqlite(conn: Connection, name: str, table: pa.Table) -> int:
     columns = ", ".join(f'"{c}"' for c in table.column_names)
     marks = ", ".join("?" * table.num_columns)
     cursor = conn.connection.cursor()
@@ -57,10 +55,12 @@ def _insert_sqlite(conn: Connection, name: str, table: pa.Table) -> None:
         f"INSERT INTO {name} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING",
         _rows(table),  # type: ignore[arg-type]  # sqlite3 takes any iterable of rows
     )
+    inserted = int(cursor.rowcount)
     cursor.close()
+    return inserted
 
 
-def _insert_postgres(conn: Connection, name: str, table: pa.Table) -> None:
+def _insert_postgres(conn: Connection, name: str, table: pa.Table) -> int:
     buffer = io.BytesIO()
     pacsv.write_csv(table, buffer, pacsv.WriteOptions(include_header=False))
     columns = ", ".join(f'"{c}"' for c in table.column_names)
@@ -76,22 +76,28 @@ def _insert_postgres(conn: Connection, name: str, table: pa.Table) -> None:
     cursor.execute(
         f"INSERT INTO {name} ({columns}) SELECT {columns} FROM {staging} ON CONFLICT DO NOTHING"
     )
+    inserted = int(cursor.rowcount)
     cursor.close()
+    return inserted
 
 
-def write_batch(db: Database, flat: FlatBatch) -> WriteCounts:
-    """Store a flattened batch; returns how many records were new and how many already stored."""
-    parent_name, parent = next(iter(flat.tables.items()))
-    ids: list[int] = parent["id"].to_pylist()
+def stored_hashes(db: Database, kind: str, hashes: Sequence[int]) -> list[int]:
+    """Which of these content hashes of records of `kind` the store already holds."""
+    with db.engine.connect() as conn:
+        return _existing(conn, RECORD_TABLES[kind].name, hashes, db.is_sqlite)
+
+
+def write_batch(db: Database, flat: FlatBatch) -> int:
+    """Store a flattened batch in one transaction; returns how many records were new.
+
+    A record whose content is already stored (another writer got there first) is skipped.
+    """
+    insert = _insert_sqlite if db.is_sqlite else _insert_postgres
     with db.engine.begin() as conn:
-        known = _existing_ids(conn, parent_name, ids, db.is_sqlite) if ids else set()
-        insert = _insert_sqlite if db.is_sqlite else _insert_postgres
-        known_ids = pa.array(sorted(known), pa.int64())
-        for name, table in flat.tables.items():
-            key = "id" if name == parent_name else table.column_names[0]
-            fresh = table.filter(pc.invert(pc.is_in(table[key], known_ids))) if known else table
-            if fresh.num_rows:
-                insert(conn, name, fresh)
-    return WriteCounts(
-        stored=len(ids) - len(known), duplicates=len(known) + flat.in_batch_duplicates
-    )
+        for name, entities in flat.entities.items():
+            if entities.num_rows:
+                insert(conn, name, entities)
+        if not flat.records.num_rows:
+            return 0
+        # The database numbers the rows: sequential ids append to the table's B-tree.
+        return insert(conn, flat.table_name, flat.records.drop_columns(["id"]))

@@ -1,12 +1,14 @@
 """From canonical records in Arrow to the store's rows, in one vectorised DuckDB pass per batch.
 
-The content hash is the MD5 of the record's JSON without its provenance (`source`), so the same
-data re-sent from another file or at another time is recognised as a duplicate. Identifier
+The content hash is 63 bits of the MD5 of the record's JSON without its provenance (`source`),
+so the same data re-sent from another file or at another time is recognised as a duplicate.
+Child rows carry their parent's content hash until the store gives the parent its id. Identifier
 checks run vectorised over whole columns (numpy), never per record.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import duckdb
@@ -16,6 +18,7 @@ import pyarrow.compute as pc
 
 from redlane.intake import identifiers
 from redlane.model.arrow import arrow_schema
+from redlane.store.schema import PARTY_ROLE_COLUMNS, RECORD_TABLES
 
 # Timestamps are stored as naive UTC text; both SQLite and PostgreSQL (session in UTC) read it.
 _DB_TIME = "'%Y-%m-%d %H:%M:%S.%f'"
@@ -51,7 +54,7 @@ def _content_columns(kind: str) -> str:
 
 
 _PROVENANCE = f"""
-    id, content_hash, $batch_id AS batch_id, $source_file AS source_file,
+    NULL::BIGINT AS id, content_hash, $batch_id AS batch_id, $source_file AS source_file,
     source.message_ref AS message_ref,
     coalesce(source.sender, $sender) AS sender,
     {_db_time("coalesce(source.received_at, $received_at)")} AS received_at"""
@@ -68,7 +71,19 @@ def _field_type(kind: str, *path: str) -> pa.DataType:
 def _table_sql(kind: str) -> dict[str, str]:
     """The SELECT for each store table of one record kind, over the deduplicated batch `b`."""
     if kind == "consignment":
+        roles = "list_transform(parties, lambda p: p.role)"
+        role_keys = ",\n".join(
+            f"party_keys_[list_position({roles}, '{role}')] AS {role}_key"
+            for role in PARTY_ROLE_COLUMNS
+        )
         return {
+            "parties": """
+                SELECT DISTINCT ON (key) key, party.kind, party.name,
+                    party.address.street AS street, party.address.city AS city,
+                    party.address.postcode AS postcode, party.address.country AS country,
+                    party.eori, party.vat, party.phone, party.email
+                FROM (SELECT unnest(parties) AS party, unnest(party_keys_) AS key FROM b)
+                ORDER BY key""",
             "consignments": f"""
                 SELECT {_PROVENANCE}, mode, document.kind AS document_kind,
                     document.number AS document_number, NULL::BOOLEAN AS document_number_valid,
@@ -81,31 +96,25 @@ def _table_sql(kind: str) -> dict[str, str]:
                     len(transshipment_places) AS transshipment_count,
                     array_to_string(routing_countries, ',') AS routing_countries,
                     {_json("freight", _field_type(kind, "freight"))} AS freight,
+                    CAST(to_json(struct_pack(roles := {roles}, keys := party_keys_)) AS VARCHAR)
+                        AS party_roles,
+                    {role_keys},
+                    CAST(to_json(goods) AS VARCHAR) AS goods,
+                    array_to_string(list_transform(goods, lambda g: g.hs_code), ',') AS hs_codes,
                     len(goods) AS goods_count,
-                    list_sum(list_transform(goods, lambda g: g.packages))::BIGINT AS total_packages,
+                    list_sum(list_transform(goods, lambda g: g.packages))::BIGINT
+                        AS total_packages,
                     list_sum(list_transform(goods, lambda g: g.gross_mass_kg))
                         AS total_gross_mass_kg,
                     list_sum(list_transform(goods, lambda g: g.value)) AS total_value,
-                    len(equipment) AS container_count
-                FROM b""",
-            "consignment_parties": """
-                SELECT id AS consignment_id, seq, p.role, p.kind, p.name,
-                    p.address.street AS street, p.address.city AS city,
-                    p.address.postcode AS postcode, p.address.country AS country,
-                    p.eori, p.vat, p.phone, p.email
-                FROM (SELECT id, generate_subscripts(parties, 1) AS seq, unnest(parties) AS p
-                      FROM b)""",
-            "goods_items": """
-                SELECT id AS consignment_id, seq, g.hs_code, substr(g.hs_code, 1, 6) AS hs6,
-                    g.description, g.packages, g.package_kind, g.gross_mass_kg, g.net_mass_kg,
-                    g.value, g.currency
-                FROM (SELECT id, generate_subscripts(goods, 1) AS seq, unnest(goods) AS g
-                      FROM b)""",
-            "equipment": """
-                SELECT id AS consignment_id, seq, e.number, NULL::BOOLEAN AS number_valid,
-                    e.size_type, e.reefer, e.full, CAST(to_json(e.seals) AS VARCHAR) AS seals
-                FROM (SELECT id, generate_subscripts(equipment, 1) AS seq,
-                             unnest(equipment) AS e FROM b)""",
+                    CAST(to_json(equipment) AS VARCHAR) AS equipment,
+                    array_to_string(list_transform(equipment, lambda e: e.number), ',')
+                        AS container_numbers,
+                    len(equipment) AS container_count,
+                    NULL::BOOLEAN AS containers_valid,
+                    coalesce(list_bool_or(list_transform(equipment, lambda e: e.reefer)), false)
+                        AS reefer
+                FROM b ORDER BY rn_""",
         }
     if kind == "movement":
         return {
@@ -161,6 +170,15 @@ def _table_sql(kind: str) -> dict[str, str]:
     raise ValueError(f"unknown record kind {kind!r}")
 
 
+# A party's key is a hash of everything said about it but its role: the same company with the
+# same address and identifiers is one party, whatever role it plays on which document.
+_PARTY_KEYS = """
+    list_transform(parties, lambda p: (md5_number(CAST(to_json(struct_pack(
+        kind := p.kind, name := p.name, address := p.address,
+        eori := p.eori, vat := p.vat, phone := p.phone, email := p.email
+    )) AS VARCHAR)) >> 65)::BIGINT)"""
+
+
 @dataclass(frozen=True)
 class Provenance:
     """What the ingest knows about a batch when a record does not say it itself."""
@@ -174,11 +192,13 @@ class Provenance:
 
 @dataclass(frozen=True)
 class FlatBatch:
-    """The rows for every store table of one batch, keyed by table name, parent table first."""
+    """The rows of one batch for the store: the records' table and the entities they name."""
 
     kind: str
-    tables: dict[str, pa.Table]
-    in_batch_duplicates: int
+    table_name: str
+    records: pa.Table
+    entities: dict[str, pa.Table]
+    """Rows keyed by their own content key (e.g. parties), stored once whoever names them."""
 
 
 def _with_column(table: pa.Table, name: str, values: np.ndarray | pa.Array) -> pa.Table:
@@ -193,54 +213,99 @@ def _checked(column: pa.ChunkedArray, check: identifiers.VectorCheck) -> pa.Arra
     return pa.array(check(values), pa.bool_(), mask=~present)
 
 
-def _add_identifier_flags(kind: str, tables: dict[str, pa.Table]) -> None:
+def _all_valid_per_row(lists: pa.ChunkedArray, check: identifiers.VectorCheck) -> pa.Array:
+    """Per row of a list column: do all its values pass `check`? Null where the list is empty."""
+    lists = lists.combine_chunks()
+    lengths = pc.fill_null(pc.list_value_length(lists), 0).to_numpy()
+    values = pc.list_flatten(lists).to_numpy(zero_copy_only=False)
+    rows = np.repeat(np.arange(len(lists)), lengths)
+    invalid = (
+        np.bincount(rows[~check(values)], minlength=len(lists)) if len(values) else lengths * 0
+    )
+    return pa.array(invalid == 0, pa.bool_(), mask=lengths == 0)
+
+
+def _add_identifier_flags(kind: str, con: duckdb.DuckDBPyConnection, table: pa.Table) -> pa.Table:
     if kind == "consignment":
-        parent = tables["consignments"]
-        numbers = parent["document_number"]
-        is_awb = pc.equal(parent["document_kind"], "air_waybill").to_numpy(zero_copy_only=False)
-        checked = identifiers.valid_awbs(numbers.to_numpy(zero_copy_only=False))
-        flags = pa.array(checked, pa.bool_(), mask=~is_awb)
-        tables["consignments"] = _with_column(parent, "document_number_valid", flags)
-        kit = tables["equipment"]
-        tables["equipment"] = _with_column(
-            kit, "number_valid", identifiers.valid_containers(kit["number"].to_numpy(False))
+        is_awb = pc.equal(table["document_kind"], "air_waybill").to_numpy(zero_copy_only=False)
+        checked = identifiers.valid_awbs(table["document_number"].to_numpy(zero_copy_only=False))
+        table = _with_column(
+            table, "document_number_valid", pa.array(checked, pa.bool_(), mask=~is_awb)
         )
-    elif kind == "movement":
-        rows = tables["movements"]
-        rows = _with_column(rows, "imo_valid", _checked(rows["imo"], identifiers.valid_imos))
-        tables["movements"] = _with_column(
-            rows, "mmsi_valid", _checked(rows["mmsi"], identifiers.valid_mmsis)
+        numbers = con.sql(
+            "SELECT list_transform(equipment, lambda e: e.number) FROM b ORDER BY rn_"
+        ).to_arrow_table()
+        return _with_column(
+            table,
+            "containers_valid",
+            _all_valid_per_row(numbers.column(0), identifiers.valid_containers),
         )
+    if kind == "movement":
+        table = _with_column(table, "imo_valid", _checked(table["imo"], identifiers.valid_imos))
+        return _with_column(table, "mmsi_valid", _checked(table["mmsi"], identifiers.valid_mmsis))
+    if kind == "traveller":
+        return _with_column(table, "mrz_valid", _mrz_flags(con))
+    return table
 
 
 def _mrz_flags(con: duckdb.DuckDBPyConnection) -> pa.Array:
     # MRZ layouts (TD1/TD3) differ per row and only a share of travellers carry one, so this
     # check stays scalar; it runs on the MRZs present, not on every traveller.
-    mrzs = con.sql("SELECT document.mrz FROM b").to_arrow_table().column(0).to_pylist()
+    mrzs = con.sql("SELECT document.mrz FROM b ORDER BY rn_").to_arrow_table().column(0).to_pylist()
     return pa.array([None if m is None else identifiers.is_valid_mrz(m) for m in mrzs], pa.bool_())
 
 
-def flatten(kind: str, batch: pa.Table, provenance: Provenance) -> FlatBatch:
-    """Rows for the store tables of `kind` from a batch of canonical records."""
-    con = duckdb.connect()
-    try:
+_local = threading.local()
+
+
+def _connection() -> duckdb.DuckDBPyConnection:
+    """This thread's DuckDB connection (opening one costs more than flattening a small batch)."""
+    con: duckdb.DuckDBPyConnection | None = getattr(_local, "con", None)
+    if con is None:
+        # One thread: batches are small, and the other core is busy writing the last batch.
+        con = duckdb.connect(config={"threads": 1})
         con.execute("SET TimeZone = 'UTC'")
+        _local.con = con
+    return con
+
+
+def with_content_hashes(kind: str, batch: pa.Table) -> tuple[pa.Table, int]:
+    """The batch with a `content_hash` column, records repeated within it dropped.
+
+    Returns the table (first occurrences, in their original order) and how many were dropped.
+    """
+    con = _connection()
+    try:
         con.register("batch", batch)
-        con.execute(
-            f"""CREATE TEMP TABLE hashed AS
-                SELECT *, row_number() OVER () AS rn_ FROM (
-                  SELECT *, CAST(to_json(struct_pack({_content_columns(kind)})) AS VARCHAR) AS j_
-                  FROM batch)"""
+        hashes = (
+            con.sql(
+                "SELECT (md5_number(CAST(to_json(struct_pack("
+                f"{_content_columns(kind)})) AS VARCHAR)) >> 65)::BIGINT FROM batch"
+            )
+            .to_arrow_table()
+            .column(0)
+            .to_numpy()
         )
-        con.execute(
-            """CREATE TEMP TABLE b AS
-               SELECT (md5_number(j_) >> 65)::BIGINT AS id, md5(j_) AS content_hash,
-                      * EXCLUDE (j_)
-               FROM hashed
-               QUALIFY row_number() OVER (PARTITION BY md5(j_) ORDER BY rn_) = 1
-               ORDER BY rn_"""
-        )
-        kept = int(con.sql("SELECT count(*) FROM b").fetchall()[0][0])
+    finally:
+        con.unregister("batch")
+    _, first = np.unique(hashes, return_index=True)
+    keep = np.sort(first)
+    unique = batch.take(keep).append_column("content_hash", pa.array(hashes[keep], pa.int64()))
+    return unique, batch.num_rows - len(keep)
+
+
+def flatten(kind: str, batch: pa.Table, provenance: Provenance) -> FlatBatch:
+    """Rows for the store tables of `kind` from records that carry their `content_hash`."""
+    con = _connection()
+    try:
+        numbered = batch.append_column("rn_", pa.array(np.arange(batch.num_rows)))
+        if kind == "consignment":
+            con.register("numbered", numbered)
+            numbered = con.sql(
+                f"SELECT *, {_PARTY_KEYS} AS party_keys_ FROM numbered"
+            ).to_arrow_table()
+            con.unregister("numbered")
+        con.register("b", numbered)
         params = {
             "batch_id": provenance.batch_id,
             "source_file": provenance.source_file,
@@ -251,9 +316,8 @@ def flatten(kind: str, batch: pa.Table, provenance: Provenance) -> FlatBatch:
         for name, sql in _table_sql(kind).items():
             used = {k: v for k, v in params.items() if f"${k}" in sql}
             tables[name] = con.sql(sql, params=used).to_arrow_table()
-        if kind == "traveller":
-            tables["travellers"] = _with_column(tables["travellers"], "mrz_valid", _mrz_flags(con))
-        _add_identifier_flags(kind, tables)
-        return FlatBatch(kind, tables, batch.num_rows - kept)
+        table_name = RECORD_TABLES[kind].name
+        records = _add_identifier_flags(kind, con, tables.pop(table_name))
+        return FlatBatch(kind, table_name, records, tables)
     finally:
-        con.close()
+        con.unregister("b")

@@ -1,10 +1,16 @@
 """The operational store's tables (SQLAlchemy Core).
 
-Each record kind has one table of scalar, queryable columns and child tables for its repeated
-parts that targeting filters on (parties, goods items, equipment, seizures). Nested parts that
-are read whole (itineraries, plates, owner) are kept as JSON text. Every record carries its
+Secondary indexes are kept to the lookups officers make by identifier (document, movement,
+vessel, travel document, party name); analysis and targeting read in bulk and need none.
+
+Each record kind has one row per record: scalar, queryable columns, the nested parts as JSON text
+(goods, equipment, itineraries, seizures) with flat search columns beside them (HS codes,
+container numbers, first and last place). Parties are entities of their own, stored once per
+distinct party (name, address, identifiers) and referenced from consignments by role, so that a
+party's history is one join away. Every record carries its
 provenance (file, message reference, sender, received at, ingest batch) and a content hash;
-its id is derived from that hash, so storing the same content twice is a no-op.
+the hash is unique, so storing the same content twice is a no-op. Ids are sequential, so that
+new rows append to the tables' B-trees instead of landing on random pages.
 """
 
 from __future__ import annotations
@@ -35,9 +41,24 @@ metadata = MetaData(
 )
 
 
+#: Roles whose (first) party each consignment row names directly, for joins without JSON.
+PARTY_ROLE_COLUMNS = (
+    "consignor",
+    "consignee",
+    "notify_party",
+    "freight_payer",
+    "forwarder",
+    "carrier",
+    "declarant",
+)
+
+# SQLite makes only an INTEGER PRIMARY KEY the rowid (sequential, no separate index).
+RowId = BigInteger().with_variant(Integer(), "sqlite")
+
+
 def _provenance() -> list[Column[object]]:
     return [
-        Column("content_hash", String(32), nullable=False, unique=True),
+        Column("content_hash", BigInteger, nullable=False, unique=True),
         Column("batch_id", Integer, ForeignKey("ingest_batches.id"), nullable=False),
         Column("source_file", Text),
         Column("message_ref", Text),
@@ -80,7 +101,7 @@ quarantine = Table(
 consignments = Table(
     "consignments",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", RowId, primary_key=True, autoincrement=True),
     *_provenance(),
     Column("mode", String(8), nullable=False),
     Column("document_kind", String(32), nullable=False),
@@ -100,22 +121,27 @@ consignments = Table(
     Column("transshipment_count", Integer, nullable=False),
     Column("routing_countries", Text, nullable=False),
     Column("freight", Text),
+    Column("party_roles", Text, nullable=False),
+    *[Column(f"{role}_key", BigInteger) for role in PARTY_ROLE_COLUMNS],
+    Column("goods", Text, nullable=False),
+    Column("hs_codes", Text, nullable=False),
     Column("goods_count", Integer, nullable=False),
     Column("total_packages", BigInteger, nullable=False),
     Column("total_gross_mass_kg", Float, nullable=False),
     Column("total_value", Float),
+    Column("equipment", Text, nullable=False),
+    Column("container_numbers", Text, nullable=False),
     Column("container_count", Integer, nullable=False),
+    Column("containers_valid", Boolean),
+    Column("reefer", Boolean, nullable=False),
     Index(None, "document_number"),
-    Index(None, "arrival_date", "place_of_discharge"),
     Index(None, "movement_ref"),
 )
 
-consignment_parties = Table(
-    "consignment_parties",
+parties = Table(
+    "parties",
     metadata,
-    Column("consignment_id", BigInteger, ForeignKey("consignments.id"), primary_key=True),
-    Column("seq", Integer, primary_key=True),
-    Column("role", String(16), nullable=False),
+    Column("key", BigInteger, primary_key=True, autoincrement=False),
     Column("kind", String(16), nullable=False),
     Column("name", Text, nullable=False),
     Column("street", Text),
@@ -127,43 +153,13 @@ consignment_parties = Table(
     Column("phone", Text),
     Column("email", Text),
     Index(None, "name"),
-)
-
-goods_items = Table(
-    "goods_items",
-    metadata,
-    Column("consignment_id", BigInteger, ForeignKey("consignments.id"), primary_key=True),
-    Column("seq", Integer, primary_key=True),
-    Column("hs_code", String(10), nullable=False),
-    Column("hs6", String(6), nullable=False),
-    Column("description", Text, nullable=False),
-    Column("packages", BigInteger, nullable=False),
-    Column("package_kind", Text),
-    Column("gross_mass_kg", Float, nullable=False),
-    Column("net_mass_kg", Float),
-    Column("value", Float),
-    Column("currency", String(3)),
-    Index(None, "hs6"),
-)
-
-equipment = Table(
-    "equipment",
-    metadata,
-    Column("consignment_id", BigInteger, ForeignKey("consignments.id"), primary_key=True),
-    Column("seq", Integer, primary_key=True),
-    Column("number", Text, nullable=False),
-    Column("number_valid", Boolean, nullable=False),
-    Column("size_type", String(4)),
-    Column("reefer", Boolean, nullable=False),
-    Column("full", Boolean, nullable=False),
-    Column("seals", Text, nullable=False),
-    Index(None, "number"),
+    sqlite_with_rowid=False,
 )
 
 movements = Table(
     "movements",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", RowId, primary_key=True, autoincrement=True),
     *_provenance(),
     Column("ref", Text, nullable=False),
     Column("conveyance_kind", String(16), nullable=False),
@@ -192,7 +188,7 @@ movements = Table(
 travellers = Table(
     "travellers",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", RowId, primary_key=True, autoincrement=True),
     *_provenance(),
     Column("movement_ref", Text, nullable=False),
     Column("role", String(16), nullable=False),
@@ -226,7 +222,7 @@ travellers = Table(
 control_results = Table(
     "control_results",
     metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", RowId, primary_key=True, autoincrement=True),
     *_provenance(),
     Column("target_kind", String(16), nullable=False),
     Column("target_ref", Text, nullable=False),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-29 23:30:52.226366
+Create Date: 2026-11-29 23:43:22.343757
 """
 
 import sqlalchemy as sa
@@ -31,9 +31,33 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ingest_batches")),
     )
     op.create_table(
+        "parties",
+        sa.Column("key", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("street", sa.Text(), nullable=True),
+        sa.Column("city", sa.Text(), nullable=True),
+        sa.Column("postcode", sa.Text(), nullable=True),
+        sa.Column("country", sa.String(length=2), nullable=True),
+        sa.Column("eori", sa.Text(), nullable=True),
+        sa.Column("vat", sa.Text(), nullable=True),
+        sa.Column("phone", sa.Text(), nullable=True),
+        sa.Column("email", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_parties")),
+        sqlite_with_rowid=False,
+    )
+    with op.batch_alter_table("parties", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_parties_name"), ["name"], unique=False)
+
+    op.create_table(
         "consignments",
-        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("content_hash", sa.String(length=32), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("content_hash", sa.BigInteger(), nullable=False),
         sa.Column("batch_id", sa.Integer(), nullable=False),
         sa.Column("source_file", sa.Text(), nullable=True),
         sa.Column("message_ref", sa.Text(), nullable=True),
@@ -57,11 +81,25 @@ def upgrade() -> None:
         sa.Column("transshipment_count", sa.Integer(), nullable=False),
         sa.Column("routing_countries", sa.Text(), nullable=False),
         sa.Column("freight", sa.Text(), nullable=True),
+        sa.Column("party_roles", sa.Text(), nullable=False),
+        sa.Column("consignor_key", sa.BigInteger(), nullable=True),
+        sa.Column("consignee_key", sa.BigInteger(), nullable=True),
+        sa.Column("notify_party_key", sa.BigInteger(), nullable=True),
+        sa.Column("freight_payer_key", sa.BigInteger(), nullable=True),
+        sa.Column("forwarder_key", sa.BigInteger(), nullable=True),
+        sa.Column("carrier_key", sa.BigInteger(), nullable=True),
+        sa.Column("declarant_key", sa.BigInteger(), nullable=True),
+        sa.Column("goods", sa.Text(), nullable=False),
+        sa.Column("hs_codes", sa.Text(), nullable=False),
         sa.Column("goods_count", sa.Integer(), nullable=False),
         sa.Column("total_packages", sa.BigInteger(), nullable=False),
         sa.Column("total_gross_mass_kg", sa.Float(), nullable=False),
         sa.Column("total_value", sa.Float(), nullable=True),
+        sa.Column("equipment", sa.Text(), nullable=False),
+        sa.Column("container_numbers", sa.Text(), nullable=False),
         sa.Column("container_count", sa.Integer(), nullable=False),
+        sa.Column("containers_valid", sa.Boolean(), nullable=True),
+        sa.Column("reefer", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["batch_id"],
             ["ingest_batches.id"],
@@ -72,11 +110,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("consignments", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_consignments_arrival_date_place_of_discharge"),
-            ["arrival_date", "place_of_discharge"],
-            unique=False,
-        )
-        batch_op.create_index(
             batch_op.f("ix_consignments_document_number"), ["document_number"], unique=False
         )
         batch_op.create_index(
@@ -85,8 +118,13 @@ def upgrade() -> None:
 
     op.create_table(
         "control_results",
-        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("content_hash", sa.String(length=32), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("content_hash", sa.BigInteger(), nullable=False),
         sa.Column("batch_id", sa.Integer(), nullable=False),
         sa.Column("source_file", sa.Text(), nullable=True),
         sa.Column("message_ref", sa.Text(), nullable=True),
@@ -117,8 +155,13 @@ def upgrade() -> None:
 
     op.create_table(
         "movements",
-        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("content_hash", sa.String(length=32), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("content_hash", sa.BigInteger(), nullable=False),
         sa.Column("batch_id", sa.Integer(), nullable=False),
         sa.Column("source_file", sa.Text(), nullable=True),
         sa.Column("message_ref", sa.Text(), nullable=True),
@@ -178,8 +221,13 @@ def upgrade() -> None:
     )
     op.create_table(
         "travellers",
-        sa.Column("id", sa.BigInteger(), autoincrement=False, nullable=False),
-        sa.Column("content_hash", sa.String(length=32), nullable=False),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("content_hash", sa.BigInteger(), nullable=False),
         sa.Column("batch_id", sa.Integer(), nullable=False),
         sa.Column("source_file", sa.Text(), nullable=True),
         sa.Column("message_ref", sa.Text(), nullable=True),
@@ -228,91 +276,11 @@ def upgrade() -> None:
             unique=False,
         )
 
-    op.create_table(
-        "consignment_parties",
-        sa.Column("consignment_id", sa.BigInteger(), nullable=False),
-        sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("role", sa.String(length=16), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.Column("name", sa.Text(), nullable=False),
-        sa.Column("street", sa.Text(), nullable=True),
-        sa.Column("city", sa.Text(), nullable=True),
-        sa.Column("postcode", sa.Text(), nullable=True),
-        sa.Column("country", sa.String(length=2), nullable=True),
-        sa.Column("eori", sa.Text(), nullable=True),
-        sa.Column("vat", sa.Text(), nullable=True),
-        sa.Column("phone", sa.Text(), nullable=True),
-        sa.Column("email", sa.Text(), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["consignment_id"],
-            ["consignments.id"],
-            name=op.f("fk_consignment_parties_consignment_id_consignments"),
-        ),
-        sa.PrimaryKeyConstraint("consignment_id", "seq", name=op.f("pk_consignment_parties")),
-    )
-    with op.batch_alter_table("consignment_parties", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_consignment_parties_name"), ["name"], unique=False)
-
-    op.create_table(
-        "equipment",
-        sa.Column("consignment_id", sa.BigInteger(), nullable=False),
-        sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("number", sa.Text(), nullable=False),
-        sa.Column("number_valid", sa.Boolean(), nullable=False),
-        sa.Column("size_type", sa.String(length=4), nullable=True),
-        sa.Column("reefer", sa.Boolean(), nullable=False),
-        sa.Column("full", sa.Boolean(), nullable=False),
-        sa.Column("seals", sa.Text(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["consignment_id"],
-            ["consignments.id"],
-            name=op.f("fk_equipment_consignment_id_consignments"),
-        ),
-        sa.PrimaryKeyConstraint("consignment_id", "seq", name=op.f("pk_equipment")),
-    )
-    with op.batch_alter_table("equipment", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_equipment_number"), ["number"], unique=False)
-
-    op.create_table(
-        "goods_items",
-        sa.Column("consignment_id", sa.BigInteger(), nullable=False),
-        sa.Column("seq", sa.Integer(), nullable=False),
-        sa.Column("hs_code", sa.String(length=10), nullable=False),
-        sa.Column("hs6", sa.String(length=6), nullable=False),
-        sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("packages", sa.BigInteger(), nullable=False),
-        sa.Column("package_kind", sa.Text(), nullable=True),
-        sa.Column("gross_mass_kg", sa.Float(), nullable=False),
-        sa.Column("net_mass_kg", sa.Float(), nullable=True),
-        sa.Column("value", sa.Float(), nullable=True),
-        sa.Column("currency", sa.String(length=3), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["consignment_id"],
-            ["consignments.id"],
-            name=op.f("fk_goods_items_consignment_id_consignments"),
-        ),
-        sa.PrimaryKeyConstraint("consignment_id", "seq", name=op.f("pk_goods_items")),
-    )
-    with op.batch_alter_table("goods_items", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_goods_items_hs6"), ["hs6"], unique=False)
-
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
-    with op.batch_alter_table("goods_items", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_goods_items_hs6"))
-
-    op.drop_table("goods_items")
-    with op.batch_alter_table("equipment", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_equipment_number"))
-
-    op.drop_table("equipment")
-    with op.batch_alter_table("consignment_parties", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_consignment_parties_name"))
-
-    op.drop_table("consignment_parties")
     with op.batch_alter_table("travellers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_travellers_surname_date_of_birth"))
         batch_op.drop_index(batch_op.f("ix_travellers_movement_ref"))
@@ -333,8 +301,11 @@ def downgrade() -> None:
     with op.batch_alter_table("consignments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_consignments_movement_ref"))
         batch_op.drop_index(batch_op.f("ix_consignments_document_number"))
-        batch_op.drop_index(batch_op.f("ix_consignments_arrival_date_place_of_discharge"))
 
     op.drop_table("consignments")
+    with op.batch_alter_table("parties", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_parties_name"))
+
+    op.drop_table("parties")
     op.drop_table("ingest_batches")
     # ### end Alembic commands ###
