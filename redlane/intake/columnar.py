@@ -221,6 +221,11 @@ def validate_table(
     _check(schema, defs, struct, np.arange(table.num_rows), [], errors, True)
     if not errors.by_row:
         return table, []
+    for row, found in errors.by_row.items():
+        # Like pydantic: a record of another kind is only that; its other fields are moot.
+        tag = [error for error in found if error[0] == "record"]
+        if tag:
+            errors.by_row[row] = tag
     bad = np.zeros(table.num_rows, dtype=bool)
     bad[list(errors.by_row)] = True
     problems = []
