@@ -41,6 +41,8 @@ POSTGRES_URL = os.environ.get("REDLANE_TEST_DATABASE_URL")
 def _postgres_database() -> Iterator[Database]:
     """A fresh PostgreSQL database for one test, dropped afterwards."""
     if not POSTGRES_URL:
+        if os.environ.get("REDLANE_REQUIRE_POSTGRES"):
+            pytest.fail("REDLANE_REQUIRE_POSTGRES is set but REDLANE_TEST_DATABASE_URL is not")
         pytest.skip("REDLANE_TEST_DATABASE_URL is not set")
     admin_url = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")
     name = f"redlane_test_{uuid.uuid4().hex[:12]}"

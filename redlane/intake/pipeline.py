@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel, TypeAdapter
 
@@ -27,9 +26,9 @@ from redlane.intake.canonical import Problem, detect_format, read_chunks, valida
 from redlane.intake.columnar import columnar_kind, validate_table
 from redlane.model.arrow import RECORD_MODELS, arrow_schema
 from redlane.store import repository
-from redlane.store.bulk import stored_hashes, write_batch
+from redlane.store.bulk import KnownKeys, write_batch
 from redlane.store.database import Database
-from redlane.store.flatten import FlatBatch, Provenance, flatten, with_content_hashes
+from redlane.store.flatten import FlatBatch, Provenance, flatten
 
 ProgressCallback = Callable[[str, int, int], None]
 """on_progress(file name, records done, records in file)."""
@@ -149,35 +148,27 @@ PreparedChunk = tuple[int, list[FlatBatch], list[Problem]]
 
 
 def prepare_chunks(
-    db: Database, path: Path, fmt: str, chunk_size: int, provenance: Provenance
+    path: Path, fmt: str, chunk_size: int, provenance: Provenance
 ) -> Iterator[PreparedChunk]:
     """Read, validate, hash and flatten a file chunk by chunk, ready to write.
 
-    Records the store already holds are dropped before flattening; the write skips any that
-    arrive in between.
+    Needs no database: what is already stored is left out when the batch is written.
     """
     with _no_cyclic_gc():
         for read, tables, problems in validated_chunks(path, fmt, chunk_size):
-            flats = []
-            for kind, table in tables.items():
-                unique, _ = with_content_hashes(kind, table)
-                hashes = unique["content_hash"].to_pylist()
-                known = pa.array(stored_hashes(db, kind, hashes), pa.int64())
-                fresh = unique.filter(pc.invert(pc.is_in(unique["content_hash"], known)))
-                flats.append(flatten(kind, fresh, provenance))
+            flats = [flatten(kind, table, provenance) for kind, table in tables.items()]
             yield read, flats, problems
 
 
 def _prepare_in_worker(
-    url: str, path: Path, fmt: str, chunk_size: int, provenance: Provenance, out: Any
+    path: Path, fmt: str, chunk_size: int, provenance: Provenance, out: Any
 ) -> None:
     """Body of the preparing process: sends prepared chunks, then None (or the error)."""
     try:
         # One core each: this process prepares, the parent writes.
         pa.set_cpu_count(1)
         pa.set_io_thread_count(1)
-        db = Database(url)
-        for chunk in prepare_chunks(db, path, fmt, chunk_size, provenance):
+        for chunk in prepare_chunks(path, fmt, chunk_size, provenance):
             out.put(chunk)
         out.put(None)
     except BaseException as exc:  # everything must reach the parent, or it waits forever
@@ -185,7 +176,7 @@ def _prepare_in_worker(
 
 
 def _prepared_elsewhere(
-    db: Database, path: Path, fmt: str, chunk_size: int, provenance: Provenance
+    path: Path, fmt: str, chunk_size: int, provenance: Provenance
 ) -> Iterator[PreparedChunk]:
     """prepare_chunks run in a second process, so that preparing and writing use both cores.
 
@@ -195,10 +186,9 @@ def _prepared_elsewhere(
     """
     context = multiprocessing.get_context("spawn")
     queue = context.Queue(maxsize=2)
-    url = db.url.render_as_string(hide_password=False)
     worker = context.Process(
         target=_prepare_in_worker,
-        args=(url, path, fmt, chunk_size, provenance, queue),
+        args=(path, fmt, chunk_size, provenance, queue),
         daemon=True,
     )
     worker.start()
@@ -237,13 +227,14 @@ def ingest_file(
         parallel = total >= PARALLEL_FROM_RECORDS
     prepare = _prepared_elsewhere if parallel else prepare_chunks
     by_kind: dict[str, int] = defaultdict(int)
+    known = KnownKeys()
     valid = 0
     with _no_cyclic_gc():
-        for read, flats, problems in prepare(db, path, fmt, chunk_size, provenance):
+        for read, flats, problems in prepare(path, fmt, chunk_size, provenance):
             summary.read += read
             valid += read - len(problems)
             for flat in flats:
-                stored = write_batch(db, flat)
+                stored = write_batch(db, flat, known)
                 summary.stored += stored
                 by_kind[flat.kind] += stored
             if problems:

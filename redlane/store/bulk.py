@@ -12,12 +12,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection
 
 from redlane.store.database import Database
 from redlane.store.flatten import FlatBatch
-from redlane.store.schema import RECORD_TABLES
 
 _SQLITE_IN_CHUNK = 900  # under SQLite's default limit of host parameters per statement
 
@@ -81,23 +81,48 @@ def _insert_postgres(conn: Connection, name: str, table: pa.Table) -> int:
     return inserted
 
 
-def stored_hashes(db: Database, kind: str, hashes: Sequence[int]) -> list[int]:
-    """Which of these content hashes of records of `kind` the store already holds."""
-    with db.engine.connect() as conn:
-        return _existing(conn, RECORD_TABLES[kind].name, hashes, db.is_sqlite)
+class KnownKeys:
+    """Entity keys already written in this run, so a party named on every page is sent once.
+
+    Lives for one ingest run only: rows removed from the store later (retention) must not be
+    remembered as present.
+    """
+
+    def __init__(self) -> None:
+        self._keys: dict[str, pa.Array] = {}
+
+    def unseen(self, name: str, table: pa.Table) -> pa.Table:
+        seen = self._keys.get(name)
+        if seen is None:
+            return table
+        return table.filter(pc.invert(pc.is_in(table["key"], seen)))
+
+    def add(self, name: str, table: pa.Table) -> None:
+        keys = table["key"].combine_chunks()
+        seen = self._keys.get(name)
+        self._keys[name] = keys if seen is None else pa.concat_arrays([seen, keys])
 
 
-def write_batch(db: Database, flat: FlatBatch) -> int:
+def write_batch(db: Database, flat: FlatBatch, known: KnownKeys | None = None) -> int:
     """Store a flattened batch in one transaction; returns how many records were new.
 
-    A record whose content is already stored (another writer got there first) is skipped.
+    Records whose content the store already holds are left out; a record that another writer
+    stores in between is skipped by the insert itself.
     """
     insert = _insert_sqlite if db.is_sqlite else _insert_postgres
     with db.engine.begin() as conn:
         for name, entities in flat.entities.items():
-            if entities.num_rows:
-                insert(conn, name, entities)
-        if not flat.records.num_rows:
+            fresh_entities = known.unseen(name, entities) if known else entities
+            if fresh_entities.num_rows:
+                insert(conn, name, fresh_entities)
+                if known:
+                    known.add(name, fresh_entities)
+        records = flat.records
+        stored = _existing(conn, flat.table_name, records["content_hash"].to_pylist(), db.is_sqlite)
+        if stored:
+            mask = pc.is_in(records["content_hash"], pa.array(stored, pa.int64()))
+            records = records.filter(pc.invert(mask))
+        if not records.num_rows:
             return 0
         # The database numbers the rows: sequential ids append to the table's B-tree.
-        return insert(conn, flat.table_name, flat.records.drop_columns(["id"]))
+        return insert(conn, flat.table_name, records.drop_columns(["id"]))

@@ -69,7 +69,7 @@ def _field_type(kind: str, *path: str) -> pa.DataType:
 
 
 def _table_sql(kind: str) -> dict[str, str]:
-    """The SELECT for each store table of one record kind, over the deduplicated batch `b`."""
+    """The SELECT for each store table of one record kind, over the hashed, deduplicated `b`."""
     if kind == "consignment":
         roles = "list_transform(parties, lambda p: p.role)"
         role_keys = ",\n".join(
@@ -95,11 +95,9 @@ def _table_sql(kind: str) -> dict[str, str]:
                     array_to_string(transshipment_places, ',') AS transshipment_places,
                     len(transshipment_places) AS transshipment_count,
                     array_to_string(routing_countries, ',') AS routing_countries,
-                    {_json("freight", _field_type(kind, "freight"))} AS freight,
-                    CAST(to_json(struct_pack(roles := {roles}, keys := party_keys_)) AS VARCHAR)
-                        AS party_roles,
+                    freight_j_ AS freight, party_roles_j_ AS party_roles,
                     {role_keys},
-                    CAST(to_json(goods) AS VARCHAR) AS goods,
+                    goods_j_ AS goods,
                     array_to_string(list_transform(goods, lambda g: g.hs_code), ',') AS hs_codes,
                     len(goods) AS goods_count,
                     list_sum(list_transform(goods, lambda g: g.packages))::BIGINT
@@ -107,7 +105,7 @@ def _table_sql(kind: str) -> dict[str, str]:
                     list_sum(list_transform(goods, lambda g: g.gross_mass_kg))
                         AS total_gross_mass_kg,
                     list_sum(list_transform(goods, lambda g: g.value)) AS total_value,
-                    CAST(to_json(equipment) AS VARCHAR) AS equipment,
+                    equipment_j_ AS equipment,
                     array_to_string(list_transform(equipment, lambda e: e.number), ',')
                         AS container_numbers,
                     len(equipment) AS container_count,
@@ -199,6 +197,7 @@ class FlatBatch:
     records: pa.Table
     entities: dict[str, pa.Table]
     """Rows keyed by their own content key (e.g. parties), stored once whoever names them."""
+    in_batch_duplicates: int
 
 
 def _with_column(table: pa.Table, name: str, values: np.ndarray | pa.Array) -> pa.Table:
@@ -269,43 +268,63 @@ def _connection() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def with_content_hashes(kind: str, batch: pa.Table) -> tuple[pa.Table, int]:
-    """The batch with a `content_hash` column, records repeated within it dropped.
+def _hashed_sql(kind: str) -> str:
+    """Per row of `raw`, in order: its content hash (and for consignments the JSON parts it is
+    made of, which the store keeps).
 
-    Returns the table (first occurrences, in their original order) and how many were dropped.
+    A consignment's hash is taken over JSON that the store needs anyway (goods, equipment,
+    freight, parties by key) plus its scalar fields, so no part of it is serialised twice.
     """
-    con = _connection()
-    try:
-        con.register("batch", batch)
-        hashes = (
-            con.sql(
-                "SELECT (md5_number(CAST(to_json(struct_pack("
-                f"{_content_columns(kind)})) AS VARCHAR)) >> 65)::BIGINT FROM batch"
-            )
-            .to_arrow_table()
-            .column(0)
-            .to_numpy()
+    if kind != "consignment":
+        return f"""
+            SELECT (md5_number(CAST(to_json(struct_pack({_content_columns(kind)}))
+                AS VARCHAR)) >> 65)::BIGINT AS content_hash
+            FROM raw ORDER BY rn_"""
+    scalars = ", ".join(
+        f"CAST({column} AS VARCHAR)"
+        for column in (
+            "record", "mode", "document.kind", "document.number", "document.master_number",
+            "movement_ref", "office", "declared_at", "arrival_date", "place_of_loading",
+            "place_of_discharge", "place_of_delivery", "origin_country", "destination_country",
+            "transshipment_places", "routing_countries",
         )
-    finally:
-        con.unregister("batch")
-    _, first = np.unique(hashes, return_index=True)
-    keep = np.sort(first)
-    unique = batch.take(keep).append_column("content_hash", pa.array(hashes[keep], pa.int64()))
-    return unique, batch.num_rows - len(keep)
+    )  # fmt: skip
+    roles = "list_transform(parties, lambda p: p.role)"
+    return f"""
+        SELECT (md5_number('[' || scalars_j_ || ',' || goods_j_ || ',' || equipment_j_
+                || ',' || coalesce(freight_j_, 'null') || ',' || party_roles_j_ || ']')
+            >> 65)::BIGINT AS content_hash,
+            goods_j_, equipment_j_, freight_j_, party_roles_j_, party_keys_
+        FROM (
+            SELECT rn_, party_keys_,
+                CAST(to_json(list_value({scalars})) AS VARCHAR) AS scalars_j_,
+                CAST(to_json(goods) AS VARCHAR) AS goods_j_,
+                CAST(to_json(equipment) AS VARCHAR) AS equipment_j_,
+                {_json("freight", _field_type(kind, "freight"))} AS freight_j_,
+                CAST(to_json(struct_pack(roles := {roles}, keys := party_keys_)) AS VARCHAR)
+                    AS party_roles_j_
+            FROM (SELECT *, {_PARTY_KEYS} AS party_keys_ FROM raw)
+        ) ORDER BY rn_"""
 
 
 def flatten(kind: str, batch: pa.Table, provenance: Provenance) -> FlatBatch:
-    """Rows for the store tables of `kind` from records that carry their `content_hash`."""
+    """Rows for the store tables of `kind` from a batch of canonical records.
+
+    Records repeated within the batch are kept once (the first, in order).
+    """
     con = _connection()
     try:
         numbered = batch.append_column("rn_", pa.array(np.arange(batch.num_rows)))
-        if kind == "consignment":
-            con.register("numbered", numbered)
-            numbered = con.sql(
-                f"SELECT *, {_PARTY_KEYS} AS party_keys_ FROM numbered"
-            ).to_arrow_table()
-            con.unregister("numbered")
-        con.register("b", numbered)
+        con.register("raw", numbered)
+        derived = con.sql(_hashed_sql(kind)).to_arrow_table()
+        con.unregister("raw")
+        # Only the derived columns come back from DuckDB; the nested data stays where it is.
+        hashed = numbered
+        for name in derived.column_names:
+            hashed = hashed.append_column(derived.field(name), derived[name])
+        _, first = np.unique(hashed["content_hash"].to_numpy(), return_index=True)
+        unique = hashed.take(np.sort(first)) if len(first) < hashed.num_rows else hashed
+        con.register("b", unique)
         params = {
             "batch_id": provenance.batch_id,
             "source_file": provenance.source_file,
@@ -318,6 +337,6 @@ def flatten(kind: str, batch: pa.Table, provenance: Provenance) -> FlatBatch:
             tables[name] = con.sql(sql, params=used).to_arrow_table()
         table_name = RECORD_TABLES[kind].name
         records = _add_identifier_flags(kind, con, tables.pop(table_name))
-        return FlatBatch(kind, table_name, records, tables)
+        return FlatBatch(kind, table_name, records, tables, batch.num_rows - unique.num_rows)
     finally:
         con.unregister("b")
