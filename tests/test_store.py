@@ -23,7 +23,7 @@ from redlane.intake.pipeline import to_arrow
 from redlane.model import Equipment, TransportDocument
 from redlane.store.bulk import write_batch
 from redlane.store.database import Database
-from redlane.store.flatten import Provenance, flatten, with_content_hashes
+from redlane.store.flatten import Provenance, flatten
 from redlane.store.records import load_records
 from redlane.store.repository import count_rows, start_batch
 from redlane.store.schema import consignments, metadata, movements, parties
@@ -58,8 +58,7 @@ RECORDS: dict[str, list[BaseModel]] = {
 
 def store(db: Database, kind: str, models: list[BaseModel], source: str = "test") -> int:
     batch_id = start_batch(db, source, "test", None)
-    unique, _ = with_content_hashes(kind, to_arrow(kind, models))
-    return write_batch(db, flatten(kind, unique, Provenance(batch_id, source)))
+    return write_batch(db, flatten(kind, to_arrow(kind, models), Provenance(batch_id, source)))
 
 
 def content(model: BaseModel) -> dict[str, object]:
@@ -95,12 +94,11 @@ def test_same_content_is_stored_once_whatever_its_source(db: Database) -> None:
 
 
 def test_repeats_within_one_batch_are_dropped() -> None:
-    unique, dropped = with_content_hashes(
-        "consignment",
-        to_arrow("consignment", [make_consignment(1), make_consignment(2), make_consignment(1)]),
-    )
-    assert (unique.num_rows, dropped) == (2, 1)
-    assert unique["content_hash"][0] != unique["content_hash"][1]
+    models = [make_consignment(1), make_consignment(2), make_consignment(1)]
+    flat = flatten("consignment", to_arrow("consignment", models), Provenance(1, "x"))
+    assert (flat.records.num_rows, flat.in_batch_duplicates) == (2, 1)
+    assert flat.records["document_number"].to_pylist() == ["MEDU00000001", "MEDU00000002"]
+    assert flat.records["content_hash"][0] != flat.records["content_hash"][1]
 
 
 def test_identifier_flags(db: Database) -> None:
@@ -181,9 +179,8 @@ def test_a_wrong_database_setting_stops_with_its_name(value: str) -> None:
 
 def test_empty_batches_write_nothing(db: Database) -> None:
     empty = pa.Table.from_pylist([], schema=to_arrow("consignment", [make_consignment()]).schema)
-    unique, _ = with_content_hashes("consignment", empty)
     batch_id = start_batch(db, "empty", "test", None)
-    assert write_batch(db, flatten("consignment", unique, Provenance(batch_id, "empty"))) == 0
+    assert write_batch(db, flatten("consignment", empty, Provenance(batch_id, "empty"))) == 0
 
 
 def test_database_directory_is_created(tmp_path: Path) -> None:
