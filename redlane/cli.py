@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.columns import Columns
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -147,8 +148,8 @@ def ingest(
 
 
 def _counts_table(title: str, rows: list[tuple[str, int]]) -> Table:
-    table = Table(title=title)
-    table.add_column("")
+    table = Table()
+    table.add_column(title)
     table.add_column("count", justify="right")
     for key, count in rows:
         table.add_row(key, f"{count:,}")
@@ -159,13 +160,17 @@ def _counts_table(title: str, rows: list[tuple[str, int]]) -> Table:
 def stats(database: DatabaseOption = None) -> None:
     """What the store holds, by kind, mode, place and day."""
     result = store_stats(_open(database))
-    console.print(_counts_table("Records", list(result.totals.items())))
-    console.print(_counts_table("Consignments by mode", result.consignments_by_mode))
-    console.print(_counts_table("Consignments by place of discharge", result.consignments_by_place))
-    console.print(_counts_table("Consignments by arrival day", result.consignments_by_day))
-    console.print(_counts_table("Movements by conveyance", result.movements_by_kind))
-    console.print(_counts_table("Movements by arrival place", result.movements_by_place))
-    console.print(_counts_table("Travellers by destination", result.travellers_by_destination))
+    tables = [
+        _counts_table("Records", list(result.totals.items())),
+        _counts_table("Consignments by mode", result.consignments_by_mode),
+        _counts_table("Consignments by arrival day", result.consignments_by_day),
+        _counts_table("Consignments by place of discharge", result.consignments_by_place),
+        _counts_table("Movements by conveyance", result.movements_by_kind),
+        _counts_table("Movements by arrival place", result.movements_by_place),
+        _counts_table("Travellers by destination", result.travellers_by_destination),
+        _counts_table("Travellers by departure day", result.travellers_by_day),
+    ]
+    console.print(Columns(tables))
     console.print(f"Quarantined records awaiting review: {result.quarantined_open:,}")
 
 
