@@ -25,6 +25,7 @@ from redlane.demo import generate as generate_traffic
 from redlane.intake.canonical import FormatError
 from redlane.intake.pipeline import IngestSummary
 from redlane.intake.pipeline import ingest as ingest_path
+from redlane.reference import place_label
 from redlane.store.database import Database
 from redlane.store.repository import quarantined
 from redlane.store.stats import store_stats
@@ -156,6 +157,10 @@ def _counts_table(title: str, rows: list[tuple[str, int]]) -> Table:
     return table
 
 
+def _labelled(rows: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    return [(place_label(code), count) for code, count in rows]
+
+
 @app.command()
 def stats(database: DatabaseOption = None) -> None:
     """What the store holds, by kind, mode, place and day."""
@@ -164,10 +169,12 @@ def stats(database: DatabaseOption = None) -> None:
         _counts_table("Records", list(result.totals.items())),
         _counts_table("Consignments by mode", result.consignments_by_mode),
         _counts_table("Consignments by arrival day", result.consignments_by_day),
-        _counts_table("Consignments by place of discharge", result.consignments_by_place),
+        _counts_table(
+            "Consignments by place of discharge", _labelled(result.consignments_by_place)
+        ),
         _counts_table("Movements by conveyance", result.movements_by_kind),
-        _counts_table("Movements by arrival place", result.movements_by_place),
-        _counts_table("Travellers by destination", result.travellers_by_destination),
+        _counts_table("Movements by arrival place", _labelled(result.movements_by_place)),
+        _counts_table("Travellers by destination", _labelled(result.travellers_by_destination)),
         _counts_table("Travellers by departure day", result.travellers_by_day),
     ]
     console.print(Columns(tables))
