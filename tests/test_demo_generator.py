@@ -23,6 +23,7 @@ from redlane.demo import (
     ids,
     lanes,
 )
+from redlane.demo.rng import IndexedRng, RecordRng
 from redlane.intake import identifiers
 from redlane.model import RECORD_ADAPTER
 
@@ -141,9 +142,60 @@ def test_chunk_size_does_not_change_records(
     for name in (*KINDS, f"{TRUTH_DIR}/truth"):
         assert (tmp_path / f"{name}.jsonl").read_bytes() == (out / f"{name}.jsonl").read_bytes()
     # A Parquet row group per chunk; the rows are the same.
-    small = pq.ParquetFile(tmp_path / "travellers.parquet")
-    assert small.metadata.num_row_groups == -(-2500 // 64)
-    assert small.read().equals(pq.read_table(out / "travellers.parquet"))
+    for name, n in (("travellers", 2500), ("movements", 15 + 12 + 2 + 250 + 20)):
+        small = pq.ParquetFile(tmp_path / f"{name}.parquet")
+        assert small.metadata.num_row_groups >= -(-n // 64)
+        assert small.read().equals(pq.read_table(out / f"{name}.parquet"))
+    # The truth leaves in row groups of a fixed size: its Parquet file does not change either.
+    truth = f"{TRUTH_DIR}/truth.parquet"
+    assert (tmp_path / truth).read_bytes() == (out / truth).read_bytes()
+
+
+def test_kinds_generated_alone_are_the_same_records(
+    run: tuple[Path, GenerationSummary], tmp_path: Path
+) -> None:
+    out, summary = run
+    full_truth = pq.read_table(out / TRUTH_DIR / "truth.parquet").to_pylist()
+    for kinds in (("consignment",), ("traveller", "movement")):
+        sub = tmp_path / "-".join(kinds)
+        s = _run(sub, kinds=kinds, chunk_size=256)
+        assert s.records == {k: summary.records[k] for k in kinds}
+        names = sorted(str(p.relative_to(sub)) for p in s.files)
+        expected = [f"{k}s.{f}" for k in kinds for f in ("jsonl", "parquet")]
+        assert names == sorted(
+            [*expected, f"{TRUTH_DIR}/truth.jsonl", f"{TRUTH_DIR}/truth.parquet"]
+        )
+        for k in kinds:
+            # Byte for byte: consignments alone still point at the same movements.
+            assert (sub / f"{k}s.jsonl").read_bytes() == (out / f"{k}s.jsonl").read_bytes()
+        truth = pq.read_table(sub / TRUTH_DIR / "truth.parquet").to_pylist()
+        assert truth == [t for t in full_truth if t["target_kind"] in kinds]
+        assert set(s.contraband) | set(s.lookalikes) == {
+            p for p, (kind, _) in PATTERNS.items() if kind in kinds
+        }
+    for bad in ((), ("ship",), "consignment", ("consignment", "vessel")):
+        with pytest.raises(ValueError):
+            generate(tmp_path / "bad", scale=0.01, kinds=bad)
+
+
+def test_movement_refs_point_at_movements(records: dict[str, list[dict[str, Any]]]) -> None:
+    refs = {m["ref"] for m in records["movements"]}
+    assert len(refs) == len(records["movements"])
+    for kind in ("consignments", "travellers"):
+        assert {r["movement_ref"] for r in records[kind]} <= refs
+    kinds = {r["mode"]: r["movement_ref"].split("-")[0] for r in records["consignments"]}
+    assert kinds == {"sea": "SEA", "air": "AIR", "road": "ROAD"}
+
+
+def test_indexed_draws_replay_the_chunked_ones() -> None:
+    chunk = RecordRng(5, "truck", 3, 4096, 1000)
+    index = np.random.default_rng(0).integers(4096, 5096, 3000)
+    again = IndexedRng(5, "truck", 3, index)
+    for name in ("pattern", "origin", "haulier:new"):
+        assert np.array_equal(again.u(name), chunk.u(name)[index - 4096])
+    assert np.array_equal(again.normal("x"), chunk.normal("x")[index - 4096])
+    assert np.array_equal(again.index, index)
+    assert np.array_equal(chunk.index, np.arange(4096, 5096))
 
 
 def test_truth_targets_exist_exactly_once(

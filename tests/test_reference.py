@@ -9,7 +9,7 @@ def test_main_ports_airports_and_crossings_are_known() -> None:
     known = places()
     assert known["NLRTM"].name == "Rotterdam" and known["NLRTM"].is_port
     assert known["NLAMS"].is_airport
-    assert known["ATND2"].is_border_crossing
+    assert known["SIDOB"].is_border_crossing and not known["SIDOB"].is_port
     assert known["ECGYE"].country == "EC"
     assert -90 <= known["PAMIT"].lat <= 90
 

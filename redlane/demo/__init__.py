@@ -3,12 +3,17 @@
 `generate()` writes one day (or several) of a mid-size country's sea, air and road traffic as
 canonical records (JSONL and/or Parquet), plus `truth.*` naming the planted contraband and its
 innocent look-alikes. Same seed and arguments, same bytes; memory stays flat at any scale
-because records are generated and written in chunks, vectorised with numpy.
+because every record kind, movements included, is generated and written in chunks, vectorised
+with numpy, and the ground truth is streamed out as it is found.
+
+Each record's values are drawn from counter-based streams keyed by its own index (`rng`), so
+neither the chunk size nor the choice of `kinds` changes a record: consignments generated alone
+are the ones generated with the travellers and movements, and point at the same movements.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
@@ -20,13 +25,16 @@ from redlane.demo import air, common, lanes, movements, passengers, road, sea, y
 from redlane.demo.patterns import PATTERNS, Rates, Truth
 from redlane.demo.pools import LOCALES, Names, build_companies, build_names, build_persons
 from redlane.demo.rng import ALIGN, RecordRng
-from redlane.demo.writer import KindWriter, write_small
+from redlane.demo.writer import KindWriter
 from redlane.model.arrow import arrow_schema
 
-__all__ = ["PATTERNS", "TRUTH_DIR", "GenerationSummary", "Rates", "Volumes", "generate"]
+__all__ = ["KINDS", "PATTERNS", "TRUTH_DIR", "GenerationSummary", "Rates", "Volumes", "generate"]
 
 TRUTH_DIR = "ground_truth"
 """Sub-directory of the output that holds the ground truth (`truth.jsonl`, `truth.parquet`)."""
+
+KINDS = ("consignment", "traveller", "movement")
+"""The record kinds `generate` writes (all by default)."""
 
 Progress = Callable[[str, int, int], None]
 
@@ -48,7 +56,7 @@ class Volumes:
 
 @dataclass(frozen=True)
 class GenerationSummary:
-    """What a run wrote: records per kind, planted targets per pattern, the files."""
+    """What a run wrote: records per generated kind, planted targets per pattern, the files."""
 
     out_dir: Path
     records: Mapping[str, int]
@@ -86,6 +94,28 @@ def _pools(
     return common.PartyPools.of(companies, persons), names
 
 
+def _movement_chunks(
+    vessels: movements.Vessels,
+    flights: movements.Flights,
+    trucks: road.Trucks,
+    n_yacht: int,
+    chunk: int,
+    pools: common.PartyPools,
+    carriers: pa.Table,
+    rates: Rates,
+    truth: Truth,
+) -> Iterator[pa.Table]:
+    """The day's movement records, chunk by chunk: vessels, flights, trucks, yachts."""
+    for offset, n in _chunks(vessels.n, chunk):
+        yield movements.vessel_table(vessels, offset, n, carriers)
+    for offset, n in _chunks(flights.n, chunk):
+        yield movements.flight_table(flights, offset, n, carriers)
+    for offset, n in _chunks(trucks.n, chunk):
+        yield road.truck_table(trucks, offset, n, pools, truth)
+    for offset, n in _chunks(n_yacht, chunk):
+        yield yachts.table(trucks.seed, trucks.day, trucks.day_us, offset, n, pools, rates, truth)
+
+
 def generate(
     out_dir: Path,
     *,
@@ -98,15 +128,20 @@ def generate(
     rates: Rates | None = None,
     volumes: Volumes | None = None,
     chunk_size: int = 50_000,
+    kinds: Collection[str] | None = None,
 ) -> GenerationSummary:
     """Generate `days` days of traffic from `start` into `out_dir`; see the module docstring.
 
     `chunk_size` bounds memory (records per chunk and per Parquet row group); it does not
-    change the records.
+    change the records. `kinds` (default: all of `KINDS`) limits the record kinds written; the
+    ground truth then lists the targets of those kinds only.
     """
     fmts = tuple(f for f in ("jsonl", "parquet") if f in formats)
     if not fmts or set(formats) - {"jsonl", "parquet"}:
         raise ValueError(f"formats must be among 'jsonl', 'parquet': {formats!r}")
+    wanted = KINDS if kinds is None else tuple(k for k in KINDS if k in kinds)
+    if isinstance(kinds, str) or not wanted or set(kinds or ()) - set(KINDS):
+        raise ValueError(f"kinds must be a non-empty collection of {KINDS}: {kinds!r}")
     rates = rates or Rates()
     vol = volumes or Volumes()
     chunk = max(ALIGN, -(-chunk_size // ALIGN) * ALIGN)
@@ -120,15 +155,16 @@ def generate(
     carriers = movements.carriers_table()
     progress("pools", 1, 1)
 
-    truth = Truth()
     n_sea = _scaled(vol.sea_consignments, scale)
     n_air = _scaled(vol.air_consignments, scale)
     n_road = _scaled(vol.road_consignments, scale)
     n_trav = _scaled(vol.travellers, scale)
-    writers = {
-        kind: KindWriter(out_dir, f"{kind}s", arrow_schema(kind), fmts)
-        for kind in ("consignment", "traveller", "movement")
-    }
+    n_yacht = _scaled(vol.yacht_arrivals, scale)
+    writers = {kind: KindWriter(out_dir, f"{kind}s", arrow_schema(kind), fmts) for kind in wanted}
+    # A folder of its own: ingesting the output directory reads the traffic, never the answer.
+    (out_dir / TRUTH_DIR).mkdir(parents=True, exist_ok=True)
+    truth_writer = KindWriter(out_dir / TRUTH_DIR, "truth", Truth.SCHEMA, ("jsonl", "parquet"))
+    truth = Truth(truth_writer.write)
     try:
         for day in range(days):
             day_us = (
@@ -138,10 +174,9 @@ def generate(
                 + day * 86_400_000_000
             )
             stage = f"day {day + 1}/{days}"
-            progress(f"{stage}: movements", 0, 4)
-            vessels = movements.vessels(
-                seed, day, day_us, _scaled(vol.vessel_calls, scale), carriers
-            )
+            # What consignments and travellers choose their movement by: small per-call arrays
+            # for vessels and flights, only the planted crossings for trucks.
+            vessels = movements.vessels(seed, day, day_us, _scaled(vol.vessel_calls, scale))
             flights = movements.flights(
                 seed,
                 day,
@@ -149,53 +184,52 @@ def generate(
                 _scaled(vol.passenger_flights, scale),
                 _scaled(vol.freighter_flights, scale),
             )
-            trucks = road.trucks(
-                seed, day, day_us, _scaled(vol.truck_crossings, scale), pools, rates, truth
-            )
-            yacht_table = yachts.generate(
-                seed, day, day_us, _scaled(vol.yacht_arrivals, scale), pools, rates, truth
-            )
-            for i, t in enumerate((vessels.table, flights.table, trucks.table, yacht_table)):
-                for offset, n in _chunks(t.num_rows, chunk):
-                    writers["movement"].write(t.slice(offset, n))
-                progress(f"{stage}: movements", i + 1, 4)
+            trucks = road.trucks(seed, day, day_us, _scaled(vol.truck_crossings, scale), rates)
 
-            total = n_sea + n_air + n_road
-            done = 0
-            for kind, n_kind in (("sea", n_sea), ("air", n_air), ("road", n_road)):
-                for offset, n in _chunks(n_kind, chunk):
-                    rng = RecordRng(seed, kind, day, offset, n)
-                    table: pa.Table
-                    if kind == "sea":
-                        table = sea.generate(
-                            rng, offset, day * n_kind, vessels, pools, rates, truth
-                        )
-                    elif kind == "air":
-                        table = air.generate(
-                            rng, offset, day * n_kind, flights, pools, rates, truth
-                        )
-                    else:
-                        table = road.cmr(rng, offset, day * n_kind, trucks, pools)
-                    writers["consignment"].write(table)
-                    done += n
-                    progress(f"{stage}: consignments", done, total)
-            for offset, n in _chunks(n_trav, chunk):
-                rng = RecordRng(seed, "traveller", day, offset, n)
-                writers["traveller"].write(
-                    passengers.generate(rng, offset, day * n_trav, flights, names, rates, truth)
-                )
-                progress(f"{stage}: travellers", offset + n, n_trav)
+            if "movement" in writers:
+                total = vessels.n + flights.n + trucks.n + n_yacht
+                done = 0
+                for mov in _movement_chunks(
+                    vessels, flights, trucks, n_yacht, chunk, pools, carriers, rates, truth
+                ):
+                    writers["movement"].write(mov)
+                    done += mov.num_rows
+                    progress(f"{stage}: movements", done, total)
+
+            if "consignment" in writers:
+                total = n_sea + n_air + n_road
+                done = 0
+                for kind, n_kind in (("sea", n_sea), ("air", n_air), ("road", n_road)):
+                    for offset, n in _chunks(n_kind, chunk):
+                        rng = RecordRng(seed, kind, day, offset, n)
+                        table: pa.Table
+                        if kind == "sea":
+                            table = sea.generate(
+                                rng, offset, day * n_kind, vessels, pools, rates, truth
+                            )
+                        elif kind == "air":
+                            table = air.generate(
+                                rng, offset, day * n_kind, flights, pools, rates, truth
+                            )
+                        else:
+                            table = road.cmr(rng, offset, day * n_kind, trucks, pools)
+                        writers["consignment"].write(table)
+                        done += n
+                        progress(f"{stage}: consignments", done, total)
+
+            if "traveller" in writers:
+                for offset, n in _chunks(n_trav, chunk):
+                    rng = RecordRng(seed, "traveller", day, offset, n)
+                    writers["traveller"].write(
+                        passengers.generate(rng, offset, day * n_trav, flights, names, rates, truth)
+                    )
+                    progress(f"{stage}: travellers", offset + n, n_trav)
+        truth.close()
     finally:
-        for w in writers.values():
+        for w in (*writers.values(), truth_writer):
             w.close()
 
-    # Sorted, so the truth does not depend on the chunking that found it.
-    rows = sorted(truth.rows, key=lambda r: (r["target_kind"], r["pattern"], r["target_ref"]))
-    truth.rows = rows
-    files = [p for w in writers.values() for p in w.paths]
-    # A folder of its own: ingesting the output directory reads the traffic, never the answer.
-    (out_dir / TRUTH_DIR).mkdir(parents=True, exist_ok=True)
-    files += write_small(out_dir / TRUTH_DIR, "truth", truth.table(), ("jsonl", "parquet"))
+    files = [p for w in writers.values() for p in w.paths] + truth_writer.paths
     counts = truth.counts()
     return GenerationSummary(
         out_dir=out_dir,

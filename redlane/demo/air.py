@@ -38,7 +38,7 @@ def generate(
     planted = walk_in | private | walk_company
     if len(source) == 0:  # no flight from a source city today: nothing to plant on
         walk_in = private = walk_company = planted = np.zeros(n, bool)
-    fl = rng.ints("flight", len(flights.ref))
+    fl = rng.ints("flight", flights.n)
     if len(source):
         fl = np.where(planted, source[(rng.u("flight:src") * len(source)).astype(np.int64)], fl)
     origin = flights.origin[fl]
@@ -150,8 +150,8 @@ def generate(
                     "master_number": col.strings(master, null=~express),
                 },
             ),
-            "movement_ref": pa.array(flights.ref[fl]),
-            "office": pa.array(np.array([common.OFFICES[d] for d in dest])),
+            "movement_ref": pa.array(flights.ref(fl)),
+            "office": pa.array(common.offices(dest)),
             "declared_at": col.timestamps(declared),
             "arrival_date": col.dates(arrival),
             "parties": parties,
@@ -176,8 +176,8 @@ def generate(
             "freight": freight,
         },
     )
-    for p, mask in zip(names, (walk_in, private, walk_company), strict=True):
-        truth.add(p, number[mask], rng.u("truth:q")[mask], rng.u("truth:c")[mask])
+    which = np.select([walk_in, private, walk_company], [1, 2, 3], 0)
+    truth.add(names, which, number, rng.u("truth:q"), rng.u("truth:c"))
     return table
 
 

@@ -34,6 +34,16 @@ OFFICES = {
     "ESMAD": "ES002801", "BGGJE": "BG005100", "GRKKV": "GR001200", "ROCAF": "RO160100",
     "BGRDU": "BG001000", "BGVID": "BG001300", "SIDOB": "SI002100", "ATND2": "AT320000",
 }  # fmt: skip
+_OFFICE_PLACES = np.array(sorted(OFFICES))
+_OFFICE_CODES = np.array([OFFICES[p] for p in _OFFICE_PLACES])
+
+
+def offices(places: StrArray) -> StrArray:
+    """The customs office at each place of entry (every place passed must have one)."""
+    i = np.minimum(np.searchsorted(_OFFICE_PLACES, places), len(_OFFICE_PLACES) - 1)
+    if not (_OFFICE_PLACES[i] == places).all():
+        raise KeyError("a place of entry without a customs office")
+    return np.asarray(_OFFICE_CODES[i])
 
 
 def region_of(countries: StrArray) -> IntArray:

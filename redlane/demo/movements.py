@@ -1,13 +1,17 @@
-"""One day's movements: vessel calls, flights, truck crossings and yacht arrivals.
+"""One day's movements: vessel calls and flights, and the helpers trucks and yachts share.
 
-Movements are few (thousands a day), so each kind is generated for the whole day at once; the
-arrays kept in `DayMovements` are what consignments and travellers need to point at them.
+Every movement's values come from counter-based streams keyed by its index in the day, so its
+table is written in chunks like any other record kind. Consignments and travellers choose among
+the day's vessel calls and flights by the few per-movement facts kept in `Vessels` and
+`Flights` (numbers and short codes, no Arrow tables, no references: those are made from the
+index when needed).
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
@@ -15,10 +19,11 @@ import pyarrow as pa
 
 from redlane.demo import columns as col
 from redlane.demo import ids, lanes
-from redlane.demo.rng import day_rng
+from redlane.demo.rng import IndexedRng, RecordRng, cdf
 from redlane.model.arrow import arrow_schema
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 StrArray = npt.NDArray[np.str_]
 BoolArray = npt.NDArray[np.bool_]
 
@@ -69,18 +74,32 @@ AIRLINES: dict[str, str] = {
 }  # fmt: skip
 
 
-def _km(a: str, b: str) -> float:
-    p, q = lanes.places()[a], lanes.places()[b]
-    la1, la2 = math.radians(p.lat), math.radians(q.lat)
-    dla, dlo = la2 - la1, math.radians(q.lon - p.lon)
-    h = math.sin(dla / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin(dlo / 2) ** 2
-    return 2 * 6371 * math.asin(math.sqrt(h))
+@cache
+def _coordinates() -> tuple[StrArray, FloatArray, FloatArray]:
+    """Sorted place codes with their latitudes and longitudes in radians."""
+    pl = lanes.places()
+    codes = np.array(sorted(pl))
+    lat = np.radians([pl[str(c)].lat for c in codes])
+    lon = np.radians([pl[str(c)].lon for c in codes])
+    return codes, lat, lon
 
 
-def refs(prefix: str, day_us: int, n: int) -> StrArray:
-    """Movement references like 'SEA-20261102-0000042'."""
+def km(a: StrArray, b: StrArray) -> FloatArray:
+    """Great-circle distances in km between places (UN/LOCODE), element by element."""
+    codes, lat, lon = _coordinates()
+    i = np.minimum(np.searchsorted(codes, a), len(codes) - 1)
+    j = np.minimum(np.searchsorted(codes, b), len(codes) - 1)
+    if not ((codes[i] == a).all() and (codes[j] == b).all()):
+        raise KeyError("a place without coordinates in places.csv")
+    dla, dlo = lat[j] - lat[i], lon[j] - lon[i]
+    h = np.sin(dla / 2) ** 2 + np.cos(lat[i]) * np.cos(lat[j]) * np.sin(dlo / 2) ** 2
+    return np.asarray(2 * 6371 * np.arcsin(np.sqrt(h)), dtype=np.float64)
+
+
+def refs(prefix: str, day_us: int, index: IntArray) -> StrArray:
+    """Movement references like 'SEA-20261102-0000042' for movement indices of one day."""
     d = np.datetime64(day_us, "us").astype("datetime64[D]").astype(str).replace("-", "")
-    return ids.text(ids.const(f"{prefix}-{d}-", n), ids.digits(np.arange(n), 7))
+    return ids.text(ids.const(f"{prefix}-{d}-", len(index)), ids.digits(index, 7))
 
 
 def carriers_table() -> pa.Table:
@@ -108,22 +127,179 @@ def no_plates(conveyance: pa.DataType, n: int) -> pa.Array:
     return col.lists(t, np.zeros(n), pa.array([], t.value_type))
 
 
-def mmsis(rng: np.random.Generator, flags: StrArray) -> StrArray:
-    mids = np.array([FLAG_MIDS[str(f)][int(rng.integers(len(FLAG_MIDS[str(f)])))] for f in flags])
-    return ids.text(ids.digits(mids, 3), ids.digits(rng.integers(0, 1_000_000, len(flags)), 6))
+def padded(rows: Sequence[Sequence[str]]) -> tuple[StrArray, IntArray]:
+    """Ragged rows of codes as a padded matrix and the row lengths, for vectorised picks."""
+    width = max(len(r) for r in rows)
+    out = np.array([[*r] + [""] * (width - len(r)) for r in rows])
+    return out, np.array([len(r) for r in rows], dtype=np.int64)
 
 
-@dataclass
+def pick_in_rows(rows: StrArray, counts: IntArray, row: IntArray, u: FloatArray) -> StrArray:
+    """One entry per record from row `row` of a padded matrix, uniform over its `counts`."""
+    k = np.minimum((u * counts[row]).astype(np.int64), counts[row] - 1)
+    return np.asarray(rows[row, k])
+
+
+_MID_FLAGS = np.array(sorted(FLAG_MIDS))
+_MIDS, _MID_COUNT = padded([tuple(str(m) for m in FLAG_MIDS[str(f)]) for f in _MID_FLAGS])
+
+
+def mmsis(flags: StrArray, u_mid: FloatArray, u_number: FloatArray) -> StrArray:
+    """Nine-digit MMSIs: a MID of the flag, then six digits."""
+    mids = pick_in_rows(_MIDS, _MID_COUNT, np.searchsorted(_MID_FLAGS, flags), u_mid)
+    number = (u_number * 1_000_000).astype(np.int64)
+    return ids.text(ids.codes(mids, 3), ids.digits(number, 6))
+
+
+def itinerary(
+    t: pa.DataType, places: StrArray, counts: IntArray, arrival_us: IntArray, gaps_us: IntArray
+) -> pa.Array:
+    """Itineraries ending at `arrival_us`: row r calls at `places[r, :counts[r]]`, with
+    `gaps_us[r, j]` between the arrivals at call j and call j + 1."""
+    n, width = places.shape
+    live = np.arange(width) < counts[:, None]
+    gaps = np.where(live[:, 1:], gaps_us[:, : width - 1], 0)
+    # Time before the final arrival: the sum of the gaps still ahead of each call.
+    back = np.zeros((n, width), dtype=np.int64)
+    back[:, :-1] = np.cumsum(gaps[:, ::-1], axis=1)[:, ::-1]
+    arrive = (arrival_us[:, None] - back)[live]
+    first = np.broadcast_to(np.arange(width) == 0, (n, width))[live]
+    last = (np.arange(width) == counts[:, None] - 1)[live]
+    item = col.struct(
+        t.value_type,
+        len(arrive),
+        {
+            "place": pa.array(places[live]),
+            "arrival": col.timestamps(arrive, null=first),
+            "departure": col.timestamps(np.where(first, arrive, arrive + 20 * US_H), null=last),
+        },
+    )
+    return col.lists(t, counts, item)
+
+
+def _service_calls() -> tuple[StrArray, IntArray]:
+    """Each service's calls in order: loading ports, hubs, the discharge port last."""
+    rows: list[tuple[str, ...]] = []
+    for svc in lanes.SERVICES:
+        calls = [*svc.loading, *svc.hubs]
+        if svc.discharge in calls:
+            calls.remove(svc.discharge)
+        rows.append((*calls, svc.discharge))
+    return padded(rows)
+
+
+_CALLS, _N_CALLS = _service_calls()
+_SERVICE_CDF = cdf([s.weight for s in lanes.SERVICES])
+_SERVICE_OPERATOR = np.array([s.operator for s in lanes.SERVICES])
+_BL_PREFIX = np.array([c[1][:3] for c in lanes.CARRIERS])
+
+
+@dataclass(frozen=True)
 class Vessels:
-    ref: StrArray
+    """The day's vessel calls: what sea consignments choose by (one entry per call)."""
+
+    seed: int
+    day: int
+    day_us: int
     service: IntArray
     arrival_us: IntArray
-    table: pa.Table
+    ship: IntArray
+    """Index into the fleet: the same ship comes back on later days."""
+
+    @property
+    def n(self) -> int:
+        return len(self.service)
+
+    def ref(self, index: IntArray) -> StrArray:
+        return refs("SEA", self.day_us, index)
 
 
-@dataclass
+def vessels(seed: int, day: int, day_us: int, n: int) -> Vessels:
+    rng = RecordRng(seed, "vessel", day, 0, n)
+    service = rng.choice("service", _SERVICE_CDF)
+    # Every service calls at least once a day when there are enough calls (small demo runs too).
+    k = min(n, len(lanes.SERVICES))
+    service[:k] = np.arange(k)
+    # A fleet of ~1.5 ships per daily call.
+    fleet = max(40, int(n * 1.5))
+    return Vessels(
+        seed, day, day_us, service, day_us + rng.ints("arrival", US_D), rng.ints("ship", fleet)
+    )
+
+
+def vessel_table(v: Vessels, offset: int, n: int, carriers: pa.Table) -> pa.Table:
+    """Vessel calls `offset .. offset + n - 1` of the day as movement records."""
+    rng = RecordRng(v.seed, "vessel", v.day, offset, n)
+    schema = arrow_schema("movement")
+    service = v.service[offset : offset + n]
+    arrival = v.arrival_us[offset : offset + n]
+    ship = v.ship[offset : offset + n]
+    # The ship's own facts are drawn by its fleet index alone: the same on every day.
+    fleet = IndexedRng(v.seed, "ship", 0, ship)
+    flag = np.array(VESSEL_FLAGS)[fleet.ints("flag", len(VESSEL_FLAGS))]
+    word = np.array(VESSEL_WORDS)[fleet.ints("word", len(VESSEL_WORDS))]
+    operator = _SERVICE_OPERATOR[service]
+    names = np.char.add(np.char.add(_BL_PREFIX[operator], " "), word)
+    counts = _N_CALLS[service]
+    width = _CALLS.shape[1]
+    gaps_h = 30 + 66 * np.stack([rng.u(f"gap:{j}") for j in range(width - 1)], axis=1)
+    # The last leg is the ocean crossing.
+    gaps_h[np.arange(n), counts - 2] = 9 * 24 + 7 * 24 * rng.u("gap:ocean")
+    m = schema.field("conveyance").type
+    conveyance = col.struct(
+        m,
+        n,
+        {
+            "kind": "vessel",
+            "name": pa.array(names),
+            "flag": pa.array(flag),
+            "imo": pa.array(ids.imo_numbers(910_000 + ids.scramble(ship, 89_000, v.seed))),
+            "mmsi": pa.array(mmsis(flag, fleet.u("mid"), fleet.u("mmsi"))),
+            "call_sign": col.strings(
+                ids.text(
+                    ids.letters(np.stack([fleet.ints(f"sign:{j}", 26) for j in (0, 1)], axis=1)),
+                    ids.digits(ship % 10_000, 4),
+                )
+            ),
+            "plates": no_plates(m, n),
+            "operator": col.party_struct(
+                m.field("operator").type, carriers, operator, np.zeros(n, bool)
+            ),
+        },
+    )
+    return col.table(
+        schema,
+        n,
+        {
+            "record": "movement",
+            "ref": pa.array(v.ref(rng.index)),
+            "conveyance": conveyance,
+            "itinerary": itinerary(
+                schema.field("itinerary").type,
+                _CALLS[service],
+                counts,
+                arrival,
+                (gaps_h * US_H).astype(np.int64),
+            ),
+            "persons_on_board": pa.array(rng.ints("crew", 28, 18)),
+            "source": None,
+        },
+    )
+
+
+_ROUTE_CDF = cdf([r.weight for r in lanes.AIR_ROUTES])
+_ROUTE_ORIGIN = np.array([r.origin for r in lanes.AIR_ROUTES])
+_FREIGHTER = np.array(lanes.FREIGHTER_CARRIERS)  # (k, 3): carrier, AWB prefix, origin
+_AIRLINE_ROW = {c: len(lanes.CARRIERS) + i for i, c in enumerate(AIRLINES)}
+
+
+@dataclass(frozen=True)
 class Flights:
-    ref: StrArray
+    """The day's arriving flights, passenger flights first, then freighters."""
+
+    seed: int
+    day: int
+    day_us: int
     origin: StrArray
     dest: StrArray
     carrier: StrArray
@@ -133,168 +309,59 @@ class Flights:
     arrival_us: IntArray
     seats: IntArray
     freighter: BoolArray
-    table: pa.Table
 
+    @property
+    def n(self) -> int:
+        return len(self.origin)
 
-@dataclass
-class Trucks:
-    ref: StrArray
-    origin: StrArray
-    border: StrArray
-    arrival_us: IntArray
-    haulier: IntArray
-    plate: StrArray
-    pattern: IntArray
-    """0 none, else 1 + index in Rates.of('truck_')."""
-    table: pa.Table
-    parties: pa.Table
-    """The party pool plus the day's new hauliers; `haulier` indexes it."""
-
-
-def _itinerary(
-    t: pa.DataType, places: list[list[str]], arrival_us: IntArray, gaps_h: list[list[float]]
-) -> pa.Array:
-    """Itineraries ending at `arrival_us`, earlier calls `gaps_h` hours apart (per leg)."""
-    counts = np.array([len(p) for p in places])
-    flat_places = np.array([p for row in places for p in row])
-    back = np.concatenate(
-        [np.concatenate([np.cumsum(g[::-1])[::-1], [0.0]]) for g in gaps_h]
-    )  # hours before the final arrival
-    parent = col.flat_rows(counts)
-    arrive = arrival_us[parent] - (back * US_H).astype(np.int64)
-    last = np.concatenate([np.arange(c) == c - 1 for c in counts])
-    first = np.concatenate([np.arange(c) == 0 for c in counts])
-    depart = arrive + 20 * US_H
-    item = col.struct(
-        t.value_type,
-        len(flat_places),
-        {
-            "place": pa.array(flat_places),
-            "arrival": col.timestamps(arrive, null=first),
-            "departure": col.timestamps(np.where(first, arrive, depart), null=last),
-        },
-    )
-    return col.lists(t, counts, item)
-
-
-def vessels(seed: int, day: int, day_us: int, n: int, carriers: pa.Table) -> Vessels:
-    rng = day_rng(seed, "vessel", day)
-    schema = arrow_schema("movement")
-    w = np.array([s.weight for s in lanes.SERVICES])
-    service = rng.choice(len(w), size=n, p=w / w.sum())
-    # Every service calls at least once a day when there are enough calls (small demo runs too).
-    k = min(n, len(w))
-    service[:k] = np.arange(k)
-    arrival = day_us + rng.integers(0, US_D, n)
-    # A fleet of ~1.5 ships per daily call, identified by a stable index: the same ship
-    # comes back on later days.
-    fleet = max(40, int(n * 1.5))
-    ship = rng.integers(0, fleet, n)
-    ship_rng = np.random.default_rng([seed, 5])
-    fleet_flags = np.array(VESSEL_FLAGS)[ship_rng.integers(0, len(VESSEL_FLAGS), fleet)]
-    fleet_imo = ids.imo_numbers(910_000 + ids.scramble(np.arange(fleet), 89_000, seed))
-    fleet_mmsi = mmsis(ship_rng, fleet_flags)
-    word = np.array(VESSEL_WORDS)[ship_rng.integers(0, len(VESSEL_WORDS), fleet)]
-    operator_of_service = np.array([s.operator for s in lanes.SERVICES])[service]
-    prefix = np.array([c[1][:3] for c in lanes.CARRIERS])[operator_of_service]
-    names = np.char.add(np.char.add(prefix, " "), word[ship])
-    places: list[list[str]] = []
-    gaps: list[list[float]] = []
-    for s in service:
-        svc = lanes.SERVICES[int(s)]
-        calls = [*svc.loading, *svc.hubs]
-        if svc.discharge in calls:
-            calls.remove(svc.discharge)
-        calls.append(svc.discharge)
-        places.append(calls)
-        g = [float(rng.uniform(30, 96)) for _ in calls[:-1]]
-        if g:
-            g[-1] = float(rng.uniform(9 * 24, 16 * 24))  # the ocean crossing
-        gaps.append(g)
-    m = schema.field("conveyance").type
-    ref = refs("SEA", day_us, n)
-    conveyance = col.struct(
-        m,
-        n,
-        {
-            "kind": "vessel",
-            "name": pa.array(names),
-            "flag": pa.array(fleet_flags[ship]),
-            "imo": pa.array(fleet_imo[ship]),
-            "mmsi": pa.array(fleet_mmsi[ship]),
-            "call_sign": col.strings(
-                ids.text(ids.letters(rng.integers(0, 26, (n, 2))), ids.digits(ship, 4))
-            ),
-            "plates": no_plates(m, n),
-            "operator": col.party_struct(
-                m.field("operator").type, carriers, operator_of_service, np.zeros(n, bool)
-            ),
-        },
-    )
-    table = col.table(
-        schema,
-        n,
-        {
-            "record": "movement",
-            "ref": pa.array(ref),
-            "conveyance": conveyance,
-            "itinerary": _itinerary(schema.field("itinerary").type, places, arrival, gaps),
-            "persons_on_board": pa.array(rng.integers(18, 28, n)),
-            "source": None,
-        },
-    )
-    return Vessels(ref, service, arrival, table)
+    def ref(self, index: IntArray) -> StrArray:
+        return refs("AIR", self.day_us, index)
 
 
 def flights(seed: int, day: int, day_us: int, n_pax: int, n_freight: int) -> Flights:
-    rng = day_rng(seed, "flight", day)
-    schema = arrow_schema("movement")
+    n = n_pax + n_freight
+    rng = RecordRng(seed, "flight", day, 0, n)
     routes = lanes.AIR_ROUTES
-    w = np.array([r.weight for r in routes])
-    r_idx = rng.choice(len(routes), size=n_pax, p=w / w.sum())
+    r_idx = rng.choice("route", _ROUTE_CDF)[:n_pax]
     # The courier routes must exist even in tiny runs: one direct, one via a transit point.
-    origins = [r.origin for r in routes]
+    origins = list(_ROUTE_ORIGIN)
     forced = [origins.index("COBOG"), origins.index("ETADD"), origins.index("PTLIS")]
     r_idx[: min(n_pax, 3)] = forced[: min(n_pax, 3)]
-    f_idx = rng.integers(0, len(lanes.FREIGHTER_CARRIERS), n_freight)
-    origin = np.concatenate(
-        [np.array(origins)[r_idx], np.array([f[2] for f in lanes.FREIGHTER_CARRIERS])[f_idx]]
-    )
-    carrier = np.concatenate(
-        [
-            np.array([r.carrier for r in routes])[r_idx],
-            np.array([f[0] for f in lanes.FREIGHTER_CARRIERS])[f_idx],
-        ]
-    )
-    prefix = np.concatenate(
-        [
-            np.array([r.awb_prefix for r in routes])[r_idx],
-            np.array([f[1] for f in lanes.FREIGHTER_CARRIERS])[f_idx],
-        ]
-    )
-    n = n_pax + n_freight
+    f_idx = rng.ints("freighter", len(_FREIGHTER))[n_pax:]
+    origin = np.concatenate([_ROUTE_ORIGIN[r_idx], _FREIGHTER[f_idx, 2]])
+    carrier = np.concatenate([np.array([r.carrier for r in routes])[r_idx], _FREIGHTER[f_idx, 0]])
+    prefix = np.concatenate([np.array([r.awb_prefix for r in routes])[r_idx], _FREIGHTER[f_idx, 1]])
     freighter = np.arange(n) >= n_pax
-    all_seats = np.array([r.seats for r in routes] + [0])
-    seats = all_seats[np.r_[r_idx, np.full(n_freight, -1)]]
+    seats = np.concatenate([np.array([r.seats for r in routes])[r_idx], np.zeros(n_freight, int)])
     dest = np.where(
         freighter,
-        np.array(lanes.CARGO_AIRPORTS)[rng.integers(0, len(lanes.CARGO_AIRPORTS), n)],
-        np.array(lanes.OUR_AIRPORTS)[rng.integers(0, len(lanes.OUR_AIRPORTS), n)],
+        np.array(lanes.CARGO_AIRPORTS)[rng.ints("dest:cargo", len(lanes.CARGO_AIRPORTS))],
+        np.array(lanes.OUR_AIRPORTS)[rng.ints("dest", len(lanes.OUR_AIRPORTS))],
     )
-    hours = np.array([_km(str(o), str(d)) / 820 + 0.6 for o, d in zip(origin, dest, strict=True)])
-    arrival = day_us + rng.integers(0, US_D, n)
+    hours = km(origin, dest) / 820 + 0.6
+    arrival = day_us + rng.ints("arrival", US_D)
     departure = arrival - (hours * US_H).astype(np.int64)
-    number = rng.integers(1, 999, n)
-    flight_number = np.array([f"{c}{k}" for c, k in zip(carrier, number, strict=True)])
-    ref = refs("AIR", day_us, n)
-    m = schema.field("conveyance").type
+    number = rng.ints("number", 999, 1)
+    return Flights(
+        seed, day, day_us, origin, dest, carrier, np.char.add(carrier, number.astype(str)),
+        prefix, departure, arrival, seats.astype(np.int64), freighter,
+    )  # fmt: skip
+
+
+def flight_table(f: Flights, offset: int, n: int, carriers: pa.Table) -> pa.Table:
+    """Flights `offset .. offset + n - 1` of the day as movement records."""
+    rng = RecordRng(f.seed, "flight", f.day, offset, n)
+    schema = arrow_schema("movement")
+    rows = slice(offset, offset + n)
     reg_country = np.array(["PH", "OO", "D", "EC", "CS", "HK", "9V", "A6", "TC"])[
-        rng.integers(0, 9, n)
+        rng.ints("registration", 9)
     ]
-    registration = np.char.add(
-        np.char.add(reg_country, "-"), ids.text(ids.letters(rng.integers(0, 26, (n, 3))))
-    )
-    airline_idx = np.array([len(lanes.CARRIERS) + list(AIRLINES).index(str(c)) for c in carrier])
+    letters = np.stack([rng.ints(f"registration:{j}", 26) for j in range(3)], axis=1)
+    registration = np.char.add(np.char.add(reg_country, "-"), ids.text(ids.letters(letters)))
+    carrier = f.carrier[rows]
+    codes, inverse = np.unique(carrier, return_inverse=True)
+    airline = np.array([_AIRLINE_ROW[str(c)] for c in codes])[inverse.ravel()]  # per distinct
+    m = schema.field("conveyance").type
     conveyance = col.struct(
         m,
         n,
@@ -303,25 +370,25 @@ def flights(seed: int, day: int, day_us: int, n_pax: int, n_freight: int) -> Fli
             "registration": pa.array(registration),
             "plates": no_plates(m, n),
             "operator": col.party_struct(
-                m.field("operator").type, carriers_table(), airline_idx, np.zeros(n, bool)
+                m.field("operator").type, carriers, airline, np.zeros(n, bool)
             ),
         },
     )
-    places = [[str(o), str(d)] for o, d in zip(origin, dest, strict=True)]
-    table = col.table(
+    arrival = f.arrival_us[rows]
+    return col.table(
         schema,
         n,
         {
             "record": "movement",
-            "ref": pa.array(ref),
+            "ref": pa.array(f.ref(rng.index)),
             "conveyance": conveyance,
-            "flight_number": pa.array(flight_number),
-            "itinerary": _itinerary(
-                schema.field("itinerary").type, places, arrival, [[float(h)] for h in hours]
+            "flight_number": pa.array(f.flight_number[rows]),
+            "itinerary": itinerary(
+                schema.field("itinerary").type,
+                np.stack([f.origin[rows], f.dest[rows]], axis=1),
+                np.full(n, 2),
+                arrival,
+                (arrival - f.departure_us[rows])[:, None],
             ),
         },
     )
-    return Flights(
-        ref, origin, dest, carrier, flight_number, prefix, departure, arrival, seats, freighter,
-        table,
-    )  # fmt: skip

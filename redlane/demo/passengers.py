@@ -210,7 +210,7 @@ def generate(
         n,
         {
             "record": "traveller",
-            "movement_ref": pa.array(flights.ref[fl]),
+            "movement_ref": pa.array(flights.ref(fl)),
             "role": pa.array(np.where(crew, "crew", "passenger")),
             "surname": pa.array(surname),
             "given_names": pa.array(given),
@@ -222,8 +222,8 @@ def generate(
             "booking": booking,
         },
     )
-    for p, mask in zip(pnames, (courier, late_card, cash_normal), strict=True):
-        truth.add(p, doc_no[mask], rng.u("truth:q")[mask], rng.u("truth:c")[mask])
+    which = np.select([courier, late_card, cash_normal], [1, 2, 3], 0)
+    truth.add(pnames, which, doc_no, rng.u("truth:q"), rng.u("truth:c"))
     return table
 
 

@@ -8,8 +8,9 @@ everybody else on their flight.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -18,6 +19,8 @@ import pyarrow as pa
 from redlane.demo.rng import RecordRng
 
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
+StrArray = npt.NDArray[np.str_]
 
 #: Pattern name -> (target kind, contraband?). Look-alikes are never contraband.
 PATTERNS: dict[str, tuple[str, bool]] = {
@@ -140,7 +143,12 @@ DRUG_BY_PATTERN: dict[str, tuple[str, float, float, tuple[str, ...]]] = {
 
 
 class Truth:
-    """Collects ground-truth rows; the traffic files never carry them."""
+    """Collects ground-truth rows; the traffic files never carry them.
+
+    Rows come in generation order (day, kind, record), which no chunk size changes. With a
+    `write` callback they leave in row groups of a fixed size as soon as they are complete, so
+    the truth of a long run never sits in memory; without one they are kept (see `table`).
+    """
 
     SCHEMA = pa.schema(
         [
@@ -153,38 +161,86 @@ class Truth:
             pa.field("concealment", pa.string()),
         ]
     )
+    ROW_GROUP = 65_536
+    """Rows per write: fixed, so the truth files do not depend on the chunking either."""
 
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
+    def __init__(self, write: Callable[[pa.Table], None] | None = None) -> None:
+        self._write = write
+        self._pending: list[pa.Table] = []
+        self._pending_rows = 0
+        self._counts: Counter[str] = Counter()
 
-    def add(self, pattern: str, refs: Any, u1: Any, u2: Any) -> None:
-        """Record targets of one pattern; u1/u2 (uniforms per target) pick quantity/concealment."""
-        kind, contraband = PATTERNS[pattern]
-        spec = DRUG_BY_PATTERN.get(pattern) if contraband else None
-        for ref, a, b in zip(list(refs), list(u1), list(u2), strict=True):
-            row: dict[str, Any] = {
-                "target_kind": kind,
-                "target_ref": str(ref),
-                "pattern": pattern,
-                "contraband": contraband,
-                "drug": None,
-                "quantity_kg": None,
-                "concealment": None,
-            }
-            if spec is not None:
-                drug, lo, hi, hides = spec
-                # log-uniform: most seizures small, a few very large
-                qty = float(np.exp(np.log(lo) + float(a) * (np.log(hi) - np.log(lo))))
-                row["drug"] = drug
-                row["quantity_kg"] = round(qty, 1)
-                row["concealment"] = hides[int(float(b) * len(hides))]
-            self.rows.append(row)
+    def add(
+        self,
+        patterns: Sequence[str],
+        which: IntArray,
+        refs: StrArray,
+        u1: FloatArray,
+        u2: FloatArray,
+    ) -> None:
+        """Record the targets among a chunk's records, in record order.
+
+        `which` is 0 for no pattern, else 1 + index into `patterns`; `u1`/`u2` (one uniform per
+        record) pick the quantity and the concealment of contraband.
+        """
+        sel = np.flatnonzero(which)
+        if not len(sel):
+            return
+        p = np.asarray(which[sel] - 1, dtype=np.int64)
+        info = [PATTERNS[name] for name in patterns]
+        contraband = np.array([c for _, c in info])[p]
+        drug = np.full(len(sel), None, dtype=object)
+        qty = np.full(len(sel), np.nan)
+        hide = np.full(len(sel), None, dtype=object)
+        a, b = u1[sel], u2[sel]
+        for i, name in enumerate(patterns):
+            spec = DRUG_BY_PATTERN.get(name) if info[i][1] else None
+            rows = p == i
+            self._counts[name] += int(rows.sum())
+            if spec is None or not rows.any():
+                continue
+            substance, lo, hi, hides = spec
+            drug[rows] = substance
+            # log-uniform: most seizures small, a few very large
+            qty[rows] = np.round(np.exp(np.log(lo) + a[rows] * (np.log(hi) - np.log(lo))), 1)
+            hide[rows] = np.array(hides, dtype=object)[(b[rows] * len(hides)).astype(np.int64)]
+        table = pa.table(
+            {
+                "target_kind": pa.array(np.array([k for k, _ in info])[p]),
+                "target_ref": pa.array(np.asarray(refs)[sel].astype(str)),
+                "pattern": pa.array(np.asarray(patterns)[p]),
+                "contraband": pa.array(contraband),
+                "drug": pa.array(drug, pa.string()),
+                "quantity_kg": pa.array(qty, pa.float64(), mask=np.isnan(qty)),
+                "concealment": pa.array(hide, pa.string()),
+            },
+            schema=self.SCHEMA,
+        )
+        self._pending.append(table)
+        self._pending_rows += table.num_rows
+        if self._write is not None:
+            while self._pending_rows >= self.ROW_GROUP:
+                self._flush(self.ROW_GROUP)
+
+    def close(self) -> None:
+        """Write what is left (with a `write` callback)."""
+        if self._write is not None and self._pending_rows:
+            self._flush(self._pending_rows)
+
+    def _flush(self, rows: int) -> None:
+        assert self._write is not None
+        buffered = pa.concat_tables(self._pending)
+        self._write(buffered.slice(0, rows).combine_chunks())
+        rest = buffered.slice(rows)
+        self._pending = [rest] if rest.num_rows else []
+        self._pending_rows = rest.num_rows
 
     def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for r in self.rows:
-            out[r["pattern"]] = out.get(r["pattern"], 0) + 1
-        return out
+        """Targets per pattern so far (written or not)."""
+        return dict(self._counts)
 
     def table(self) -> pa.Table:
-        return pa.Table.from_pylist(self.rows, schema=self.SCHEMA)
+        """The rows not written yet: all of them without a `write` callback."""
+        if not self._pending:
+            return self.SCHEMA.empty_table()
+        return pa.concat_tables(self._pending).combine_chunks()

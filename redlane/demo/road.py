@@ -1,6 +1,14 @@
-"""Truck crossings on the Balkan route and their CMR consignments (§7.2 E)."""
+"""Truck crossings on the Balkan route and their CMR consignments (§7.2 E).
+
+A day has the most trucks of all movements (millions at the largest scales), so no per-truck
+array is kept for the day: a crossing's facts are drawn from its index (`truck_facts`), for a
+chunk of the movement file with `RecordRng` and for the trucks that CMRs travel on with
+`IndexedRng`, which replays the very same draws. Only the planted crossings are listed.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -8,59 +16,124 @@ import pyarrow as pa
 
 from redlane.demo import columns as col
 from redlane.demo import common, ids, lanes
-from redlane.demo.movements import Trucks, _itinerary, _km, refs
-from redlane.demo.patterns import Rates, Truth
-from redlane.demo.rng import RecordRng, day_rng
+from redlane.demo.movements import itinerary, km, padded, pick_in_rows, refs
+from redlane.demo.patterns import Rates, Truth, assign
+from redlane.demo.rng import IndexedRng, RecordRng, cdf
 from redlane.model.arrow import arrow_schema
+
+IntArray = npt.NDArray[np.int64]
+StrArray = npt.NDArray[np.str_]
+BoolArray = npt.NDArray[np.bool_]
 
 ROAD_CDF = lanes.goods_cdf("road")
 COVER = np.array([lanes.goods_index(h) for h in ("845011", "080410")])
+_ORIGINS = np.array([o for o, _ in lanes.ROAD_ORIGINS])
+_ORIGIN_CDF = cdf([w for _, w in lanes.ROAD_ORIGINS])
 
 
-def trucks(
-    seed: int, day: int, day_us: int, n: int, pools: common.PartyPools, rates: Rates, truth: Truth
-) -> Trucks:
-    """The day's crossings; planted trucks are marked in `Trucks.pattern` for their CMRs."""
-    rng = day_rng(seed, "truck", day)
-    schema = arrow_schema("movement")
-    pairs = rates.of("truck_")
-    u = rng.random(n)
-    pattern = np.zeros(n, dtype=np.int64)
-    low = 0.0
-    for i, (_, rate) in enumerate(pairs):
-        pattern[(u >= low) & (u < low + rate)] = i + 1
-        low += rate
-    cover, new_haulier, low_value = (pattern == i + 1 for i in range(3))
-    origins = [o for o, _ in lanes.ROAD_ORIGINS]
-    origin = np.array(origins)[
-        rng.choice(len(origins), n, p=cdf_p([w for _, w in lanes.ROAD_ORIGINS]))
+# The border crossings open to trucks from each origin (padded rows, row lengths).
+_BORDERS, _N_BORDERS = padded(
+    [
+        [b for b, frm in lanes.ROAD_BORDERS if o[:2] in frm] or [lanes.ROAD_BORDERS[-1][0]]
+        for o in _ORIGINS
     ]
+)
+#: Rows of the planted-pattern scan: bounded, so the scan's memory does not grow with the day.
+_SCAN = 1 << 20
+
+
+@dataclass(frozen=True)
+class Trucks:
+    """The day's crossings: their number and the planted ones (ascending indices)."""
+
+    seed: int
+    day: int
+    day_us: int
+    n: int
+    pairs: tuple[tuple[str, float], ...]
+    """The truck patterns and their rates; a pattern number is 1 + its index here."""
+    planted: IntArray
+
+    def ref(self, index: IntArray) -> StrArray:
+        return refs("ROAD", self.day_us, index)
+
+
+def trucks(seed: int, day: int, day_us: int, n: int, rates: Rates) -> Trucks:
+    """The day's crossings; only the pattern draw is scanned, to list the planted ones."""
+    pairs = tuple(rates.of("truck_"))
+    planted = [np.zeros(0, np.int64)]
+    for offset in range(0, n, _SCAN):
+        rng = RecordRng(seed, "truck", day, offset, min(_SCAN, n - offset))
+        planted.append(offset + np.flatnonzero(assign(rng, "pattern", [*pairs])))
+    return Trucks(seed, day, day_us, n, pairs, np.concatenate(planted))
+
+
+@dataclass(frozen=True)
+class TruckFacts:
+    """What a crossing's movement record and its CMRs share, for some crossings."""
+
+    pattern: IntArray
+    """0 none, else 1 + index in `Trucks.pairs`."""
+    origin: StrArray
+    border: StrArray
+    arrival_us: IntArray
+    new: BoolArray
+    """A haulier new to us (a company that trades for the first time)."""
+    haulier: IntArray
+    """Row of `parties`."""
+    parties: pa.Table
+    """The party pool plus these crossings' new hauliers."""
+
+
+def truck_facts(t: Trucks, rng: RecordRng, pools: common.PartyPools) -> TruckFacts:
+    """The facts of crossings `rng.index`: the same whichever way the indices are drawn."""
+    pattern = assign(rng, "pattern", [*t.pairs])
+    cover, new_haulier = pattern == 1, pattern == 2
+    o = rng.choice("origin", _ORIGIN_CDF)
+    origin = _ORIGINS[o]
     origin_c = origin.astype("<U2")
-    border = np.empty(n, dtype="<U5")
-    for b_i, c in enumerate(np.unique(origin_c)):
-        allowed = [b for b, frm in lanes.ROAD_BORDERS if c in frm] or [lanes.ROAD_BORDERS[-1][0]]
-        rows = origin_c == c
-        border[rows] = np.array(allowed)[rng.integers(0, len(allowed), int(rows.sum()))]
-        del b_i
-    arrival = day_us + rng.integers(0, col.US_PER_DAY, n)
-    hours = np.array([_km(str(o), str(b)) / 65 + 2 for o, b in zip(origin, border, strict=True)])
+    border = pick_in_rows(_BORDERS, _N_BORDERS, o, rng.u("border"))
     # Hauliers are registered where the trip starts, mostly; newcomers have no history.
-    new = cover | new_haulier | (rng.random(n) < 0.01)
-    haulier = pools.companies.pick(origin_c, rng.random(n), skew=2.5)
-    newco = common.newcomers(RecordRng(seed, "truck-newco", day, 0, n), "haulier", origin_c,
-                             day * 10**8 + 50_000_000 + np.arange(n))  # fmt: skip
-    pool = pa.concat_tables([pools.base, newco])
-    haulier = np.where(new, pools.base.num_rows + np.arange(n), haulier)
+    new = cover | new_haulier | rng.chance("haulier:new", 0.01)
+    haulier = pools.companies.pick(origin_c, rng.u("haulier"), skew=2.5)
+    index = rng.index[new]
+    newco = common.newcomers(
+        IndexedRng(t.seed, "truck", t.day, index),
+        "newco",
+        origin_c[new],
+        t.day * 10**8 + 50_000_000 + index,
+    )
+    haulier[new] = pools.base.num_rows + np.arange(len(index))
+    return TruckFacts(
+        pattern,
+        origin,
+        border,
+        t.day_us + rng.ints("arrival", col.US_PER_DAY),
+        new,
+        haulier,
+        pa.concat_tables([pools.base, newco]),
+    )
+
+
+def truck_table(t: Trucks, offset: int, n: int, pools: common.PartyPools, truth: Truth) -> pa.Table:
+    """Crossings `offset .. offset + n - 1` as movement records; planted ones go to `truth`."""
+    rng = RecordRng(t.seed, "truck", t.day, offset, n)
+    schema = arrow_schema("movement")
+    f = truck_facts(t, rng, pools)
+    cover, low_value, new = f.pattern == 1, f.pattern == 3, f.new
+    origin_c = f.origin.astype("<U2")
     # Tractors belong to a fleet that comes back day after day: the index fixes the plate.
-    fleet = max(60, 3 * n)
-    tractor = rng.integers(0, fleet, n)
+    fleet = max(60, 3 * t.n)
+    tractor = rng.ints("tractor", fleet)
     # Planted cover-load trucks and their low-value look-alikes come from a small set of
     # tractors that cross again and again (repeated crossings with small loads).
     frequent = max(5, fleet // 200)
     tractor = np.where(
-        cover | low_value | (rng.random(n) < 0.03), rng.integers(0, frequent, n), tractor
+        cover | low_value | rng.chance("tractor:frequent", 0.03),
+        rng.ints("tractor:which", frequent),
+        tractor,
     )
-    plate_no = ids.scramble(tractor, 26**4 * 10_000, seed)
+    plate_no = ids.scramble(tractor, 26**4 * 10_000, t.seed)
     plate = ids.text(
         ids.letters(np.stack([(plate_no // 26**k) % 26 for k in (0, 1)], axis=1)),
         ids.const(" ", n),
@@ -70,13 +143,21 @@ def trucks(
             np.stack([(plate_no // (26**2 * 10_000 * 26**k)) % 26 for k in (0, 1)], axis=1)
         ),
     )
-    trailer = ids.text(ids.letters(rng.integers(0, 26, (n, 2))), ids.const(" ", n),
-                       ids.digits(rng.integers(0, 10_000, n), 4), ids.const(" TR", n))  # fmt: skip
-    plate_c = np.where(
-        new | (rng.random(n) < 0.8), origin_c, np.array(["BG", "TR", "RS"])[rng.integers(0, 3, n)]
+    trailer = ids.text(
+        ids.letters(np.stack([rng.ints(f"trailer:{k}", 26) for k in (0, 1)], axis=1)),
+        ids.const(" ", n),
+        ids.digits(rng.ints("trailer:n", 10_000), 4),
+        ids.const(" TR", n),
     )
-    acquired_days = np.where(new, rng.integers(20, 150, n), rng.integers(180, 3650, n))
-    acquired = (arrival // col.US_PER_DAY) - acquired_days
+    plate_c = np.where(
+        new | rng.chance("plate:home", 0.8),
+        origin_c,
+        np.array(["BG", "TR", "RS"])[rng.ints("plate:country", 3)],
+    )
+    acquired_days = np.where(
+        new, rng.ints("acquired:new", 150, 20), rng.ints("acquired", 3650, 180)
+    )
+    acquired = (f.arrival_us // col.US_PER_DAY) - acquired_days
     m = schema.field("conveyance").type
     plate_t = m.field("plates").type
     plates = col.lists(
@@ -101,12 +182,13 @@ def trucks(
             "flag": pa.array(plate_c),
             "plates": plates,
             "operator": col.party_struct(
-                m.field("operator").type, pool, haulier, np.zeros(n, bool)
+                m.field("operator").type, f.parties, f.haulier, np.zeros(n, bool)
             ),
             "acquired_on": pa.array(acquired.astype(np.int32), pa.date32()),
         },
     )
-    ref = refs("ROAD", day_us, n)
+    hours = km(f.origin, f.border) / 65 + 2
+    ref = t.ref(rng.index)
     table = col.table(
         schema,
         n,
@@ -114,24 +196,18 @@ def trucks(
             "record": "movement",
             "ref": pa.array(ref),
             "conveyance": conveyance,
-            "itinerary": _itinerary(
+            "itinerary": itinerary(
                 schema.field("itinerary").type,
-                [[str(o), str(b)] for o, b in zip(origin, border, strict=True)],
-                arrival,
-                [[float(h)] for h in hours],
+                np.stack([f.origin, f.border], axis=1),
+                np.full(n, 2),
+                f.arrival_us,
+                (hours * col.US_PER_HOUR).astype(np.int64)[:, None],
             ),
-            "persons_on_board": pa.array(np.where(rng.random(n) < 0.85, 1, 2)),
+            "persons_on_board": pa.array(np.where(rng.chance("crew", 0.85), 1, 2)),
         },
     )
-    for i, (p, _) in enumerate(pairs):
-        mask = pattern == i + 1
-        truth.add(p, ref[mask], rng.random(n)[mask], rng.random(n)[mask])
-    return Trucks(ref, origin, border, arrival, haulier, plate, pattern, table, pool)
-
-
-def cdf_p(weights: list[float]) -> npt.NDArray[np.float64]:
-    w = np.asarray(weights, dtype=np.float64)
-    return np.asarray(w / w.sum(), dtype=np.float64)
+    truth.add([p for p, _ in t.pairs], f.pattern, ref, rng.u("truth:q"), rng.u("truth:c"))
+    return table
 
 
 def cmr(
@@ -140,15 +216,15 @@ def cmr(
     """CMR consignments; the first ones of the day belong to the planted trucks."""
     n = rng.n
     idx = offset + np.arange(n, dtype=np.int64)
-    forced = np.flatnonzero(trucks_.pattern > 0)
-    tr = rng.ints("truck", len(trucks_.ref))
+    forced = trucks_.planted
+    tr = rng.ints("truck", trucks_.n)
     is_forced = idx < len(forced)
-    tr = np.where(
-        is_forced, forced[np.minimum(idx, max(len(forced) - 1, 0))] if len(forced) else tr, tr
-    )
-    pat = np.where(is_forced, trucks_.pattern[tr], 0)
+    if len(forced):
+        tr = np.where(is_forced, forced[np.minimum(idx, len(forced) - 1)], tr)
+    truck = truck_facts(trucks_, IndexedRng(trucks_.seed, "truck", trucks_.day, tr), pools)
+    pat = np.where(is_forced, truck.pattern, 0)
     low_value = (pat == 1) | (pat == 3)
-    origin = trucks_.origin[tr]
+    origin = truck.origin
     origin_c = origin.astype("<U2")
     dest = np.array(lanes.ROAD_DESTINATIONS)[rng.ints("dest", len(lanes.ROAD_DESTINATIONS))]
     dest_c = dest.astype("<U2")
@@ -177,16 +253,16 @@ def cmr(
     comp = pools.companies
     parties = col.parties(
         common.schema_type("parties"),
-        trucks_.parties,
+        truck.parties,
         [
             ("consignor", np.ones(n, bool), comp.pick(origin_c, rng.u("consignor"), skew=2.0)),
             ("consignee", np.ones(n, bool), comp.pick(dest_c, rng.u("consignee"), skew=2.0)),
-            ("haulier", np.ones(n, bool), trucks_.haulier[tr]),
+            ("haulier", np.ones(n, bool), truck.haulier),
         ],
     )
     number = np.char.add(origin_c, ids.text(ids.digits(ids.scramble(serial0 + idx, 10**9, 19), 9)))
-    arrival = trucks_.arrival_us[tr]
-    border = trucks_.border[tr]
+    arrival = truck.arrival_us
+    border = truck.border
     declared = arrival - ((1 + 3 * rng.u("declared")) * col.US_PER_HOUR).astype(np.int64)
     ones = np.ones(n, bool)
     return common.consignment_table(
@@ -196,8 +272,8 @@ def cmr(
             "document": col.struct(
                 common.schema_type("document"), n, {"kind": "cmr", "number": pa.array(number)}
             ),
-            "movement_ref": pa.array(trucks_.ref[tr]),
-            "office": pa.array(np.array([common.OFFICES[b] for b in border])),
+            "movement_ref": pa.array(trucks_.ref(tr)),
+            "office": pa.array(common.offices(border)),
             "declared_at": col.timestamps(declared),
             "arrival_date": col.dates(arrival),
             "parties": parties,

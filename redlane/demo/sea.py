@@ -91,7 +91,7 @@ def generate(
     source_lane = cover | fruit | third | rip
 
     # --- movement and loading place
-    mv = rng.ints("movement", len(vessels.ref))
+    mv = rng.ints("movement", vessels.n)
     svc_has_src = np.asarray(OPTIONS.source_hub.any(axis=1), dtype=bool)
     eligible = np.flatnonzero(svc_has_src[vessels.service])
     if len(eligible):
@@ -290,8 +290,8 @@ def generate(
                     "master_number": col.strings(master, null=~house),
                 },
             ),
-            "movement_ref": pa.array(vessels.ref[mv]),
-            "office": pa.array(np.array([common.OFFICES[d] for d in discharge])),
+            "movement_ref": pa.array(vessels.ref(mv)),
+            "office": pa.array(common.offices(discharge)),
             "declared_at": col.timestamps(declared),
             "arrival_date": col.dates(arrival),
             "parties": parties,
@@ -310,14 +310,8 @@ def generate(
             "source": None,
         },
     )
-    for p, mask in (
-        ("sea_cover_load", cover),
-        ("sea_rip_on_rip_off", rip),
-        ("sea_new_importer_fruit", fruit),
-        ("sea_third_party_freight", third),
-        ("sea_reseal", reseal),
-    ):
-        truth.add(p, number[mask], rng.u("truth:q")[mask], rng.u("truth:c")[mask])
+    which = np.select([cover, rip, fruit, third, reseal], [1, 2, 3, 4, 5], 0)
+    truth.add(names, which, number, rng.u("truth:q"), rng.u("truth:c"))
     return table
 
 

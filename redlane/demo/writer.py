@@ -85,10 +85,3 @@ class KindWriter:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def write_small(out_dir: Path, name: str, table: pa.Table, formats: tuple[str, ...]) -> list[Path]:
-    """Write a small table (the ground truth) in the requested formats."""
-    with KindWriter(out_dir, name, table.schema, formats) as w:
-        w.write(table)
-        return list(w.paths)
