@@ -27,18 +27,29 @@ for _letter in "ABCDEFGHIJKLMNOPQRSTUVWXYZ":
     _ISO6346_LETTER_VALUES[_letter] = _value
     _value += 1
 
-_CONTAINER_RE = re.compile(r"^[A-Z]{3}[UJZ]\d{7}$")
-_AWB_RE = re.compile(r"^(\d{3})-?(\d{7})(\d)$")
-_MMSI_RE = re.compile(r"^\d{9}$")
+_CONTAINER_RE = re.compile(r"[A-Z]{3}[UJZ][0-9]{7}")
+_IMO_RE = re.compile(r"[0-9]{7}")
+_AWB_RE = re.compile(r"[0-9]{11}")
+_MMSI_RE = re.compile(r"[0-9]{9}")
 
 
-def _compact(value: str) -> str:
-    return value.replace(" ", "").replace("-", "").strip().upper()
+_TRAILING_BLANKS = re.compile(r"[\s\x00]+$")
+
+
+def compact(value: str) -> str:
+    """The form every check reads: surrounding blanks, inner spaces and hyphens removed, upper
+    case if ASCII. Anything outside ASCII letters and digits then fails the checks."""
+    # numpy's fixed-width strings drop trailing NULs wherever they end up last, and its strip
+    # takes NULs with the blanks on the right: the vectorised forms read exactly this value.
+    value = _TRAILING_BLANKS.sub("", value.lstrip())
+    value = value.replace(" ", "").rstrip("\x00").replace("-", "").rstrip("\x00")
+    return value.upper() if value.isascii() else value
 
 
 def is_valid_container(number: str) -> bool:
     """ISO 6346 container number: owner code, category U/J/Z, serial and check digit."""
-    return bool(_iso6346.is_valid(number))
+    value = compact(number)
+    return bool(_CONTAINER_RE.fullmatch(value)) and bool(_iso6346.is_valid(value))
 
 
 def container_check_digit(owner_serial: str) -> str:
@@ -46,9 +57,15 @@ def container_check_digit(owner_serial: str) -> str:
     return str(_iso6346.calc_check_digit(owner_serial))
 
 
+def _imo_digits(number: str) -> str:
+    value = compact(number)
+    return value[3:] if value.startswith("IMO") else value
+
+
 def is_valid_imo(number: str) -> bool:
     """IMO ship identification number (7 digits, weighted check), with or without 'IMO'."""
-    return bool(_imo.is_valid(number))
+    value = _imo_digits(number)
+    return bool(_IMO_RE.fullmatch(value)) and bool(_imo.is_valid(value))
 
 
 def imo_check_digit(first_six: str) -> str:
@@ -57,8 +74,8 @@ def imo_check_digit(first_six: str) -> str:
 
 def is_valid_awb(number: str) -> bool:
     """Air waybill: 3-digit airline prefix, 7-digit serial, check digit = serial mod 7."""
-    match = _AWB_RE.match(_compact(number))
-    return bool(match) and int(match[2]) % 7 == int(match[3])  # type: ignore[index]
+    value = compact(number)
+    return bool(_AWB_RE.fullmatch(value)) and int(value[3:10]) % 7 == int(value[10])
 
 
 def awb_check_digit(serial: str) -> str:
@@ -71,8 +88,8 @@ def is_valid_mmsi(number: str) -> bool:
     MMSIs carry no check digit; coast stations (00), groups (0), SAR aircraft (111) and
     distress beacons (97x) are not ships and do not pass.
     """
-    value = number.strip()
-    return bool(_MMSI_RE.match(value)) and 201 <= int(value[:3]) <= 775
+    value = compact(number)
+    return bool(_MMSI_RE.fullmatch(value)) and 201 <= int(value[:3]) <= 775
 
 
 _MRZ_WEIGHTS = (7, 3, 1)
@@ -146,17 +163,29 @@ for _letter, _v in _ISO6346_LETTER_VALUES.items():
     _CHAR_VALUES[ord(_letter)] = _v
 
 
-def _as_codes(values: npt.ArrayLike, width: int) -> tuple[npt.NDArray[np.uint32], BoolArray]:
-    """Code points of the upper-cased values as a (n, width) matrix, and which had `width` chars.
+def _compact_all(values: npt.ArrayLike) -> npt.NDArray[np.str_]:
+    """`compact` over an array (numpy's string arrays already drop trailing NULs)."""
+    strings = np.char.strip(np.asarray(values, dtype=np.str_))
+    return np.char.replace(np.char.replace(strings, " ", ""), "-", "")
 
-    Works on numpy's fixed-width UCS4 representation, so no Python loop runs per value; a
-    non-ASCII character is mapped to 0, which no check accepts.
-    """
-    strings = np.char.upper(np.asarray(values, dtype=np.str_)).astype(f"<U{width}")
-    right_length = np.char.str_len(np.asarray(values, dtype=np.str_)) == width
+
+def _as_codes(
+    compacted: npt.NDArray[np.str_], width: int
+) -> tuple[npt.NDArray[np.uint32], BoolArray]:
+    """Code points of the upper-cased values as a (n, width) matrix, and which are plain ASCII
+    of exactly `width` characters. Works on numpy's fixed-width UCS4 form: no Python loop."""
+    right_length = np.char.str_len(compacted) == width
+    own_width = max(int(compacted.dtype.itemsize // 4), 1)
+    points = np.ascontiguousarray(compacted.astype(f"<U{own_width}")).view(np.uint32)
+    ascii_only: BoolArray = np.asarray(
+        (points.reshape(len(compacted), own_width) < 128).all(axis=1), dtype=np.bool_
+    )
+    # Upper-casing is safe now: only ASCII remains that could pass, and it keeps its length.
+    strings = np.char.upper(compacted).astype(f"<U{width}")
     matrix = np.ascontiguousarray(strings).view(np.uint32).reshape(-1, width)
-    matrix = np.where(matrix < 128, matrix, 0).astype(np.uint32)
-    return matrix, right_length
+    # Rows that are not ASCII fail anyway; zero their code points so lookups stay in range.
+    matrix = np.where(ascii_only[:, None], matrix, 0).astype(np.uint32)
+    return matrix, right_length & ascii_only
 
 
 def _is_digit(matrix: npt.NDArray[np.uint32]) -> BoolArray:
@@ -171,7 +200,7 @@ def valid_containers(numbers: npt.ArrayLike) -> BoolArray:
     """Vectorised ISO 6346 check over an array of container numbers."""
     if np.size(numbers) == 0:
         return np.zeros(0, dtype=np.bool_)
-    m, ok = _as_codes(numbers, 11)
+    m, ok = _as_codes(_compact_all(numbers), 11)
     category = m[:, 3]
     ok &= _is_upper(m[:, :3]).all(axis=1)
     ok &= (category == ord("U")) | (category == ord("J")) | (category == ord("Z"))
@@ -187,8 +216,14 @@ def valid_imos(numbers: npt.ArrayLike) -> BoolArray:
     """Vectorised IMO number check (an 'IMO' prefix is allowed, as in the scalar form)."""
     if np.size(numbers) == 0:
         return np.zeros(0, dtype=np.bool_)
-    stripped = np.char.replace(np.char.upper(np.asarray(numbers, dtype=np.str_)), "IMO", "")
-    m, ok = _as_codes(np.char.strip(stripped), 7)
+    compacted = _compact_all(numbers)
+    prefixed = np.char.startswith(np.char.upper(compacted), "IMO")
+    # Only a leading 'IMO' is a prefix; numpy has no vectorised slice, so drop the first
+    # occurrence where the value starts with it.
+    compacted = np.where(
+        prefixed, np.char.replace(compacted, compacted.astype("<U3"), "", 1), compacted
+    )
+    m, ok = _as_codes(compacted, 7)
     ok &= _is_digit(m).all(axis=1)
     digits = m.astype(np.int64) - 48
     total = (digits[:, :6] * np.arange(7, 1, -1)).sum(axis=1)
@@ -200,8 +235,7 @@ def valid_awbs(numbers: npt.ArrayLike) -> BoolArray:
     """Vectorised air waybill mod-7 check."""
     if np.size(numbers) == 0:
         return np.zeros(0, dtype=np.bool_)
-    compact = np.char.replace(np.char.replace(np.asarray(numbers, dtype=np.str_), "-", ""), " ", "")
-    m, ok = _as_codes(compact, 11)
+    m, ok = _as_codes(_compact_all(numbers), 11)
     ok &= _is_digit(m).all(axis=1)
     digits = m.astype(np.int64) - 48
     serial = (digits[:, 3:10] * 10 ** np.arange(6, -1, -1)).sum(axis=1)
@@ -213,7 +247,7 @@ def valid_mmsis(numbers: npt.ArrayLike) -> BoolArray:
     """Vectorised ship-station MMSI check (MID 201-775)."""
     if np.size(numbers) == 0:
         return np.zeros(0, dtype=np.bool_)
-    m, ok = _as_codes(np.char.strip(np.asarray(numbers, dtype=np.str_)), 9)
+    m, ok = _as_codes(_compact_all(numbers), 9)
     ok &= _is_digit(m).all(axis=1)
     mid = ((m[:, :3].astype(np.int64) - 48) * np.array([100, 10, 1])).sum(axis=1)
     valid: BoolArray = ok & (mid >= 201) & (mid <= 775)
