@@ -229,7 +229,7 @@ def ingest_file(
     by_kind: dict[str, int] = defaultdict(int)
     known = KnownKeys()
     valid = 0
-    with _no_cyclic_gc():
+    with _no_cyclic_gc(), db.background_checkpoints():
         for read, flats, problems in prepare(path, fmt, chunk_size, provenance):
             summary.read += read
             valid += read - len(problems)
