@@ -31,6 +31,8 @@ TARGET_MEMORY_MB = 1024
 
 
 def _peak_mb() -> float:
+    """Peak resident memory of this process plus that of its largest child (the preparing
+    process of a parallel ingest): an upper bound of what both held at once."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return (own + children) / 1024  # ru_maxrss is in KiB on Linux
@@ -226,7 +228,7 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = Console(width=max(Console().width, 110))
     traffic = args.out / f"traffic-{args.consignments}"
     file = traffic / "consignments.parquet"
     with console.status(f"generating {args.consignments:,} consignments"):

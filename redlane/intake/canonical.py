@@ -73,6 +73,11 @@ def detect_format(path: Path, declared: str | None = None) -> str:
         ) from None
 
 
+def open_parquet(path: Path) -> pq.ParquetFile:
+    """A Parquet file read as a stream: no whole column chunks buffered ahead."""
+    return pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
+
+
 def read_chunks(path: Path, fmt: str, chunk_size: int) -> Iterator[list[RawRecord]]:
     """Stream a file as chunks of raw records; memory stays flat in the file size."""
     if fmt == "jsonl":
@@ -89,7 +94,7 @@ def read_chunks(path: Path, fmt: str, chunk_size: int) -> Iterator[list[RawRecor
             yield chunk
     elif fmt == "parquet":
         row = 0
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size):
+        for batch in open_parquet(path).iter_batches(batch_size=chunk_size, use_threads=False):
             rows = batch.to_pylist()
             yield [RawRecord(f"row {row + i + 1}", r) for i, r in enumerate(rows)]
             row += len(rows)

@@ -22,7 +22,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, TypeAdapter
 
-from redlane.intake.canonical import Problem, detect_format, read_chunks, validate_chunk
+from redlane.intake.canonical import (
+    Problem,
+    detect_format,
+    open_parquet,
+    read_chunks,
+    validate_chunk,
+)
 from redlane.intake.columnar import columnar_kind, validate_table
 from redlane.model.arrow import RECORD_MODELS, arrow_schema
 from redlane.store import repository
@@ -114,7 +120,7 @@ def _pydantic_chunks(path: Path, fmt: str, chunk_size: int) -> Iterator[Validate
 
 def _columnar_chunks(path: Path, kind: str, chunk_size: int) -> Iterator[ValidatedChunk]:
     first_row = 1
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=chunk_size):
+    for batch in open_parquet(path).iter_batches(batch_size=chunk_size, use_threads=False):
         table = pa.Table.from_batches([batch])
         good, problems = validate_table(kind, table, first_row)
         first_row += table.num_rows
@@ -157,6 +163,9 @@ def prepare_chunks(
     with _no_cyclic_gc():
         for read, tables, problems in validated_chunks(path, fmt, chunk_size):
             flats = [flatten(kind, table, provenance) for kind, table in tables.items()]
+            del tables
+            # Hand freed Arrow buffers back to the system, so memory stays at one chunk's worth.
+            pa.default_memory_pool().release_unused()
             yield read, flats, problems
 
 
@@ -181,11 +190,11 @@ def _prepared_elsewhere(
     """prepare_chunks run in a second process, so that preparing and writing use both cores.
 
     Both stages hold the GIL for much of their work (binding rows, converting columns), so
-    threads would take turns; a process does not. The queue holds two chunks at most, which
+    threads would take turns; a process does not. The queue holds one prepared chunk, which
     keeps memory flat.
     """
     context = multiprocessing.get_context("spawn")
-    queue = context.Queue(maxsize=2)
+    queue = context.Queue(maxsize=1)
     worker = context.Process(
         target=_prepare_in_worker,
         args=(path, fmt, chunk_size, provenance, queue),

@@ -20,6 +20,7 @@ from redlane.config import database_url
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 WAL_AUTOCHECKPOINT_PAGES = 16384  # 64 MiB of WAL between checkpoints, not SQLite's 4 MiB
+WAL_TRUNCATE_BYTES = 256 * 1024 * 1024  # the WAL a background-checkpointed ingest may grow to
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -30,7 +31,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA cache_size=-131072")  # 128 MiB of page cache: index upkeep at scale
+    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache: index upkeep at scale
     cursor.close()
 
 
@@ -65,11 +66,17 @@ class Database:
         stop = threading.Event()
         path = str(self.url.database)
 
+        wal = Path(f"{path}-wal")
+
         def checkpoint() -> None:
             connection = sqlite3.connect(path, timeout=30)
             try:
                 while not stop.wait(every_seconds):
                     connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    # A writer that never pauses keeps a passive checkpoint from rewinding the
+                    # WAL; past a bound, wait for a pause between transactions and truncate.
+                    if wal.exists() and wal.stat().st_size > WAL_TRUNCATE_BYTES:
+                        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             finally:
                 connection.close()

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import func, insert, select, update
 
 from redlane.intake.canonical import Problem
 from redlane.store.database import Database
-from redlane.store.schema import ingest_batches, quarantine
+from redlane.store.schema import ingest_batches, metadata, quarantine
 
 
 def now() -> datetime:
@@ -96,15 +94,9 @@ def quarantined(db: Database, status: str | None = "open") -> list[dict[str, Any
 
 
 def count_rows(db: Database, table_names: Iterable[str]) -> dict[str, int]:
-    from redlane.store.schema import metadata
-
     counts = {}
     with db.engine.connect() as conn:
         for name in table_names:
             table = metadata.tables[name]
             counts[name] = int(conn.execute(select(func.count()).select_from(table)).scalar_one())
     return counts
-
-
-def dump(model: BaseModel) -> str:
-    return json.dumps(model.model_dump(mode="json", exclude={"source"}), sort_keys=True)
