@@ -88,17 +88,25 @@ def generate(
         float, typer.Option(min=0.001, help="Volume multiplier (1 = mid-size country).")
     ] = 1.0,
     format: Annotated[str, typer.Option(help="Comma-separated: jsonl, parquet.")] = "jsonl,parquet",
+    kinds: Annotated[
+        str, typer.Option(help="Comma-separated record kinds: consignment, traveller, movement.")
+    ] = "consignment,traveller,movement",
 ) -> None:
     """Write synthetic traffic with planted trafficking patterns; the truth goes apart."""
-    with _progress() as progress:
-        summary = generate_traffic(
-            out,
-            days=days,
-            seed=seed,
-            scale=scale,
-            formats=tuple(f.strip() for f in format.split(",")),
-            on_progress=_tracker(progress),
-        )
+    try:
+        with _progress() as progress:
+            summary = generate_traffic(
+                out,
+                days=days,
+                seed=seed,
+                scale=scale,
+                formats=tuple(f.strip() for f in format.split(",")),
+                kinds=tuple(k.strip() for k in kinds.split(",")),
+                on_progress=_tracker(progress),
+            )
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
     table = Table(title=f"Generated into {out}")
     table.add_column("records")
     table.add_column("count", justify="right")

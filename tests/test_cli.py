@@ -65,3 +65,9 @@ def test_db_upgrade_reports_the_revision(database: str) -> None:
     result = runner.invoke(app, ["db", "upgrade", "--database", database])
     assert result.exit_code == 0
     assert "revision 0001" in result.output
+
+
+def test_generate_refuses_an_unknown_record_kind(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["generate", "--out", str(tmp_path), "--kinds", "parcel"])
+    assert result.exit_code == 2
+    assert "parcel" in result.output
