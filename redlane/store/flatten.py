@@ -1,8 +1,8 @@
-"""From canonical records in Arrow to the store's rows, in one vectorised DuckDB pass per batch.
+"""From canonical records in Arrow to the store's rows, with DuckDB over the whole batch.
 
 The content hash is 63 bits of the MD5 of the record's JSON without its provenance (`source`),
 so the same data re-sent from another file or at another time is recognised as a duplicate.
-Child rows carry their parent's content hash until the store gives the parent its id. Identifier
+Parties become entities keyed by a hash of what is said about them, role aside. Identifier
 checks run vectorised over whole columns (numpy), never per record.
 """
 
