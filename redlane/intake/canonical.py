@@ -51,6 +51,23 @@ class Problem:
     reason: str
     raw: str
     record_kind: str | None = None
+    errors: tuple[tuple[str | None, str], ...] = ()
+    """Every (field, message) found, in order; `field` and `reason` lead with the first."""
+
+    @classmethod
+    def from_errors(
+        cls,
+        locator: str,
+        errors: Sequence[tuple[str | None, str]],
+        raw: str,
+        record_kind: str | None,
+    ) -> Problem:
+        """One problem per record: the first field and reason, the others after them."""
+        (field, reason), *others = errors
+        if others:
+            more = "; ".join(f"{path}: {message}" for path, message in others)
+            reason += f" (and {len(others)} more: {more})"
+        return cls(locator, field, reason, raw, record_kind, tuple(errors))
 
     def __str__(self) -> str:
         where = f"{self.locator}, field {self.field}" if self.field else self.locator
@@ -114,16 +131,8 @@ def _field_and_kind(error: Any) -> tuple[str | None, str | None]:
 
 
 def _problem(raw: RawRecord, errors: Sequence[Any]) -> Problem:
-    """One problem per record: the first field and reason, and the others after them."""
-    field, kind = _field_and_kind(errors[0])
-    reason = str(errors[0].get("msg", "invalid"))
-    others = []
-    for error in errors[1:]:
-        other_field, _ = _field_and_kind(error)
-        others.append(f"{other_field}: {error.get('msg', 'invalid')}")
-    if others:
-        reason += f" (and {len(others)} more: {'; '.join(others)})"
-    return Problem(raw.locator, field, reason, raw.text(), kind)
+    found = [(_field_and_kind(e)[0], str(e.get("msg", "invalid"))) for e in errors]
+    return Problem.from_errors(raw.locator, found, raw.text(), _field_and_kind(errors[0])[1])
 
 
 def _validate_one(raw: RawRecord) -> BaseModel | Problem:

@@ -184,14 +184,6 @@ def _check(
         _check_scalar(node, array, rows, segments, errors)
 
 
-def _problem(locator: str, found: list[tuple[str, str]], raw: str, kind: str) -> Problem:
-    (field_path, reason), *others = found
-    if others:
-        more = "; ".join(f"{path}: {message}" for path, message in others)
-        reason += f" (and {len(others)} more: {more})"
-    return Problem(locator, field_path or None, reason, raw, kind)
-
-
 def columnar_kind(schema: pa.Schema) -> str | None:
     """The record kind whose canonical schema a file has exactly, if it can be checked here.
 
@@ -232,5 +224,8 @@ def validate_table(
     for row in sorted(errors.by_row):
         raw = table.slice(row, 1).to_pylist()[0]
         text = json.dumps(raw, default=str, ensure_ascii=False)
-        problems.append(_problem(f"row {row + first_row}", errors.by_row[row], text, kind))
+        named: list[tuple[str | None, str]] = [
+            (path or None, message) for path, message in errors.by_row[row]
+        ]
+        problems.append(Problem.from_errors(f"row {row + first_row}", named, text, kind))
     return table.filter(pa.array(~bad)), problems

@@ -60,8 +60,8 @@ def quarantine_problems(
     if not problems:
         return 0
     rows = {
-        _quarantine_id(source_file, p): {
-            "id": _quarantine_id(source_file, p),
+        key: {
+            "id": key,
             "batch_id": batch_id,
             "source_file": source_file,
             "locator": p.locator,
@@ -74,6 +74,7 @@ def quarantine_problems(
             "created_at": now(),
         }
         for p in problems
+        for key in [_quarantine_id(source_file, p)]
     }
     with db.engine.begin() as conn:
         known = set(
