@@ -177,6 +177,9 @@ def _prepare_in_worker(
         # One core each: this process prepares, the parent writes.
         pa.set_cpu_count(1)
         pa.set_io_thread_count(1)
+        # glibc's allocator hands freed chunk buffers back sooner than Arrow's default pool
+        # (measured on 1M consignments: peak 520 MB instead of 617 MB, at the same speed).
+        pa.set_memory_pool(pa.system_memory_pool())
         for chunk in prepare_chunks(path, fmt, chunk_size, provenance):
             out.put(chunk)
         out.put(None)
