@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import pyarrow.csv as pacsv
 import typer
 from rich.columns import Columns
 from rich.console import Console
@@ -22,6 +24,7 @@ from rich.table import Table
 
 from redlane.config import ConfigError
 from redlane.demo import generate as generate_traffic
+from redlane.demo.controls import simulate_controls
 from redlane.intake.canonical import FormatError
 from redlane.intake.pipeline import IngestSummary
 from redlane.intake.pipeline import ingest as ingest_path
@@ -29,6 +32,26 @@ from redlane.reference import place_label
 from redlane.store.database import Database
 from redlane.store.repository import quarantined
 from redlane.store.stats import store_stats
+from redlane.targeting import (
+    CriteriaError,
+    ProfileError,
+    RiskProfile,
+    SelectionSettings,
+    Window,
+    approve_profile,
+    backtest,
+    import_results,
+    latest_profiles,
+    load_lists,
+    load_profiles,
+    performance,
+    retire_profile,
+    save_profile,
+    starter_profiles,
+    target,
+    worklist,
+)
+from redlane.targeting.feedback import record_result_row
 
 app = typer.Typer(help="redlane: targeting and intelligence exchange for customs and police.")
 db_app = typer.Typer(help="The operational store.")
@@ -212,6 +235,283 @@ def quarantine_list(database: DatabaseOption = None) -> None:
             row["reason"],
         )
     console.print(table)
+
+
+# --- targeting ----------------------------------------------------------------------------
+
+profiles_app = typer.Typer(help="Risk profiles: validate, add, list, approve, retire.")
+result_app = typer.Typer(help="Control results: what a control found.")
+report_app = typer.Typer(help="Reports on targeting performance.")
+demo_app = typer.Typer(help="Demo helpers that stand in for the real world.")
+app.add_typer(profiles_app, name="profiles")
+app.add_typer(result_app, name="result")
+app.add_typer(report_app, name="report")
+app.add_typer(demo_app, name="demo")
+
+ProfilesOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--profiles", help="YAML file or directory (default: stored profiles, else the starters)."
+    ),
+]
+ListsOption = Annotated[
+    Path | None, typer.Option("--lists", help="YAML file of extra reference lists.")
+]
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(2)
+
+
+def _profiles(db: Database | None, path: Path | None, lists: Path | None) -> list[RiskProfile]:
+    try:
+        loaded = load_lists(lists)
+        if path is not None:
+            return load_profiles(path, loaded)
+        stored = latest_profiles(db) if db is not None else []
+        return stored or starter_profiles()
+    except (ProfileError, CriteriaError) as exc:
+        raise _fail(exc) from exc
+
+
+def _print_worklist(rows: list[dict[str, Any]]) -> None:
+    table = Table(title="Worklist: red lane, highest score first")
+    for name in ("target", "office", "score", "method", "why"):
+        table.add_column(name)
+    for row in rows:
+        why = "; ".join(
+            f"{r['profile']} v{r['version']} (+{r['weight']}): {r['rationale'][:70]}"
+            if "profile" in r
+            else "random control-group draw"
+            for r in row["reasons"][:3]
+        )
+        table.add_row(
+            f"{row['target_kind']} {row['target_ref']}", row["office"], str(row["score"]),
+            row["method"], why,
+        )  # fmt: skip
+    console.print(table)
+
+
+@app.command("target")
+def target_command(
+    profiles: ProfilesOption = None,
+    input: Annotated[Path | None, typer.Option(help="Ingest this file, then target it.")] = None,
+    since: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD) to target.")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Day after the last (default: since+1).")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Write the selections as CSV here.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the random control group.")] = 1,
+    random_rate: Annotated[float, typer.Option(help="Random share per office and mode.")] = 0.005,
+    capacity: Annotated[int, typer.Option(help="Physical controls per office and day.")] = 80,
+    lists: ListsOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Score targets against the profiles in force and select what to control, with reasons."""
+    db = _open(database)
+    db.upgrade()
+    try:
+        window = _window(db, input, since, until)
+        settings = SelectionSettings(random_rate=random_rate, capacity=capacity)
+        with _progress() as progress:
+            run = target(
+                db, _profiles(db, profiles, lists), window, settings=settings, seed=seed,
+                lists=load_lists(lists), on_progress=_tracker(progress),
+            )  # fmt: skip
+    except (ValueError, FileNotFoundError) as exc:
+        raise _fail(exc) from exc
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        pacsv.write_csv(run.selections, out)
+    console.print(f"run {run.run_id}: {sum(run.targets.values()):,} targets, "
+                  f"{run.selections.num_rows:,} selections")  # fmt: skip
+    _print_worklist(worklist(db, run.run_id, limit=10))
+
+
+def _window(db: Database, input: Path | None, since: str | None, until: str | None) -> Window:
+    if input is not None:
+        summary = ingest_path(db, input)
+        return Window(batch_ids=tuple(f.batch_id for f in summary.files))
+    if since is None:
+        raise ValueError("give --input FILE or --since DATE")
+    first = date.fromisoformat(since)
+    last = date.fromisoformat(until) if until else first + timedelta(days=1)
+    return Window(since=first, until=last)
+
+
+@profiles_app.command("validate")
+def profiles_validate(path: Path, lists: ListsOption = None) -> None:
+    """Check profiles: fields, types, functions, lists, approval; names the first problem."""
+    found = _profiles(None, path, lists)
+    console.print(f"{len(found)} profiles valid")
+
+
+@profiles_app.command("add")
+def profiles_add(path: Path, lists: ListsOption = None, database: DatabaseOption = None) -> None:
+    """Store profiles; a changed profile becomes a new draft version."""
+    db = _open(database)
+    db.upgrade()
+    for profile in _profiles(None, path, lists):
+        stored = save_profile(db, profile, load_lists(lists))
+        console.print(f"{stored.id} v{stored.version}: {stored.status.value}")
+
+
+@profiles_app.command("list")
+def profiles_list(database: DatabaseOption = None) -> None:
+    """Stored profiles, newest version of each."""
+    db = _open(database)
+    db.upgrade()
+    table = Table(title="Risk profiles")
+    for name in ("id", "version", "status", "mode", "weight", "lane", "title"):
+        table.add_column(name)
+    for p in latest_profiles(db):
+        table.add_row(p.id, str(p.version), p.status.value, p.mode, str(p.weight),
+                      p.action.lane.value, p.title)  # fmt: skip
+    console.print(table)
+
+
+@profiles_app.command("approve")
+def profiles_approve(
+    profile_id: str,
+    by: Annotated[str, typer.Option("--by", help="The approver: not the author.")],
+    database: DatabaseOption = None,
+) -> None:
+    """Approve the latest draft of a profile (four eyes: approver is not the author)."""
+    try:
+        p = approve_profile(_open(database), profile_id, by)
+    except ProfileError as exc:
+        raise _fail(exc) from exc
+    console.print(f"{p.id} v{p.version}: {p.status.value}, approved by {p.approved_by}")
+
+
+@profiles_app.command("retire")
+def profiles_retire(profile_id: str, database: DatabaseOption = None) -> None:
+    """Retire a profile: it selects nothing from now on."""
+    try:
+        p = retire_profile(_open(database), profile_id)
+    except ProfileError as exc:
+        raise _fail(exc) from exc
+    console.print(f"{p.id} v{p.version}: {p.status.value}")
+
+
+@result_app.command("add")
+def result_add(
+    target_ref: Annotated[str, typer.Argument(help="Transport or travel document, or movement.")],
+    office: Annotated[str, typer.Option(help="Office that controlled.")],
+    outcome: Annotated[str, typer.Option(help="no_finding, irregularity or seizure.")],
+    controlled_on: Annotated[str, typer.Option(help="YYYY-MM-DD")] = date.today().isoformat(),
+    target_kind: Annotated[str, typer.Option(help="consignment, traveller, movement.")] = (
+        "consignment"
+    ),
+    drug: Annotated[str | None, typer.Option(help="Seized drug.")] = None,
+    quantity_kg: Annotated[float | None, typer.Option(help="Seized quantity, kg.")] = None,
+    concealment: Annotated[str | None, typer.Option(help="Where it was hidden.")] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Record the outcome of one control."""
+    row = {"target_kind": target_kind, "target_ref": target_ref, "office": office,
+           "controlled_on": controlled_on, "outcome": outcome, "drug": drug or "",
+           "quantity_kg": "" if quantity_kg is None else str(quantity_kg),
+           "concealment": concealment or ""}  # fmt: skip
+    try:
+        summary = record_result_row(_open(database), row)
+    except ValueError as exc:
+        raise _fail(exc) from exc
+    console.print(f"stored {summary.stored}, already known {summary.duplicates}")
+
+
+@result_app.command("import")
+def result_import(path: Path, database: DatabaseOption = None) -> None:
+    """Import control results from CSV; bad rows are quarantined with line, field, reason."""
+    db = _open(database)
+    db.upgrade()
+    try:
+        summary = import_results(db, path)
+    except (ValueError, OSError) as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"read {summary.read:,}, stored {summary.stored:,}, duplicates {summary.duplicates:,}, "
+        f"quarantined {len(summary.problems):,}"
+    )
+    for problem in summary.problems[:20]:
+        console.print(f"[yellow]quarantined[/yellow] {problem}")
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value:.1%}"
+
+
+def _lift(r: Any) -> str:
+    if r.lift is None:
+        return ""
+    return f"{r.lift:.1f} ({r.lift_low:.1f} to {r.lift_high:.1f})"
+
+
+@report_app.command("performance")
+def report_performance(
+    since: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Day after the last.")] = None,
+    profiles: ProfilesOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Selections, controls, hits, hit rate and lift over random, per method and profile."""
+    db = _open(database)
+    db.upgrade()
+    first = date.fromisoformat(since) if since else None
+    last = date.fromisoformat(until) if until else None
+    result = performance(db, _profiles(db, profiles, None), first, last)
+    for title, rows in (("Per method", result.methods), ("Per profile", result.profiles)):
+        table = Table(title=title)
+        for name in ("name", "selections", "controlled", "hits", "hit rate", "lift (95% CI)",
+                     "seized kg", "review"):  # fmt: skip
+            table.add_column(name, justify="left" if name in ("name", "review") else "right")
+        for r in rows:
+            cells = (r.selections, r.controlled, r.hits)
+            table.add_row(
+                r.name, *(f"{c:,}" for c in cells), _pct(r.hit_rate), _lift(r),
+                f"{r.seized_kg:,.1f}", r.review or "",
+            )  # fmt: skip
+        console.print(table)
+    console.print(f"random control group hit rate: {_pct(result.random_hit_rate) or 'no controls'}")
+
+
+@app.command("backtest")
+def backtest_command(
+    profile: Annotated[str, typer.Argument(help="Profile id (from --profiles or the store).")],
+    from_: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")],
+    to: Annotated[str, typer.Option("--to", help="Day after the last.")],
+    profiles: ProfilesOption = None,
+    lists: ListsOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """What a (draft) profile would have selected in stored history, and its hit rate."""
+    db = _open(database)
+    candidates = {p.id: p for p in _profiles(db, profiles, lists)}
+    if profile not in candidates:
+        raise _fail(ValueError(f"profile {profile}: not found"))
+    result = backtest(db, candidates[profile], date.fromisoformat(from_), date.fromisoformat(to),
+                      load_lists(lists))  # fmt: skip
+    r = result
+    console.print(
+        f"{r.profile_id} v{r.version}, {r.since} to {r.until}: {r.selected:,} of {r.targets:,} "
+        f"targets selected ({r.selection_rate:.2%}); {r.controlled:,} controlled, {r.hits:,} "
+        f"seizures, hit rate {_pct(r.hit_rate) or 'n/a'}; random control group "
+        f"{r.random_hits}/{r.random_controlled}; lift {_lift(r) or 'n/a'}"
+    )
+    if result.examples:
+        console.print("e.g. " + ", ".join(result.examples))
+
+
+@demo_app.command("controls")
+def demo_controls(
+    traffic: Annotated[Path, typer.Option(help="The generated traffic (with its truth).")],
+    out: Annotated[Path, typer.Option(help="Where to write the results CSV.")],
+    database: DatabaseOption = None,
+) -> None:
+    """Control every red selection and write what the ground truth says was found."""
+    rows = simulate_controls(_open(database), traffic, out)
+    console.print(f"{rows:,} controls written to {out}")
 
 
 if __name__ == "__main__":

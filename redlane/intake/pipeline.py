@@ -48,6 +48,7 @@ _KEPT_PROBLEMS = 1_000  # per file, for the summary; all of them are in the quar
 class FileSummary:
     path: str
     format: str
+    batch_id: int = 0
     read: int = 0
     stored: int = 0
     duplicates: int = 0
@@ -232,7 +233,7 @@ def ingest_file(
     """Ingest one canonical file; see `ingest`."""
     fmt = detect_format(path, fmt)
     summary = FileSummary(str(path), fmt)
-    batch_id = repository.start_batch(db, summary.path, fmt, sender)
+    batch_id = summary.batch_id = repository.start_batch(db, summary.path, fmt, sender)
     provenance = Provenance(batch_id, summary.path, sender, repository.now().isoformat())
     total = _record_count(path, fmt)
     if parallel is None:

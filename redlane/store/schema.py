@@ -235,6 +235,57 @@ control_results = Table(
     Index(None, "target_kind", "target_ref"),
 )
 
+risk_profiles = Table(
+    "risk_profiles",
+    metadata,
+    Column("profile_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("author", Text, nullable=False),
+    Column("approved_by", Text),
+    Column("content_hash", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+targeting_runs = Table(
+    "targeting_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("window", Text, nullable=False),
+    # JSON: [profile id, version] of every profile the run applied
+    Column("profiles", Text, nullable=False),
+    Column("settings", Text, nullable=False),
+    Column("seed", BigInteger, nullable=False),
+    Column("targets", Integer, nullable=False),
+    Column("selected", Integer, nullable=False),
+)
+
+selections = Table(
+    "selections",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("run_id", Integer, ForeignKey("targeting_runs.id"), nullable=False),
+    Column("target_kind", String(16), nullable=False),
+    Column("target_id", BigInteger, nullable=False),
+    Column("target_ref", Text, nullable=False),
+    Column("office", Text, nullable=False),
+    Column("mode", String(16), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("lane", String(8), nullable=False),
+    Column("method", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("suggested_action", String(32)),
+    # JSON: the hits (profile, version, weight, lane, rationale), strongest first
+    Column("reasons", Text, nullable=False),
+    Index(None, "target_kind", "target_ref"),
+    Index(None, "day", "office"),
+)
+
 RECORD_TABLES: dict[str, Table] = {
     "consignment": consignments,
     "traveller": travellers,

@@ -1,0 +1,259 @@
+"""The scoring engine: every profile in force, compiled once, run over a batch in one pass.
+
+All profiles of a target kind become one query over the feature table: each profile is one
+`CASE WHEN <mode, scope, validity and criteria> THEN <its index> END` in a list, so a batch
+of a million targets is scored by one vectorised pass, and a single record goes through the
+very same compiled text (`score_one`). The plan is compiled again only when the profiles or
+the reference lists change. Scores, hits and lanes are then summed and ranked with numpy.
+
+Engines share one small interface (`Engine`): DuckDB over Arrow is the embedded default;
+the same compiled SQL text is what a Spark engine runs (criteria compile to both dialects).
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from redlane.targeting.catalogue import TARGET_KINDS, TargetKind
+from redlane.targeting.criteria import Dialect, ReferenceLists
+from redlane.targeting.profiles import (
+    LANE_STRENGTH,
+    MODE_TARGETS,
+    Lane,
+    RiskProfile,
+    default_lists,
+)
+
+LANES = (Lane.GREEN, Lane.YELLOW, Lane.RED)  # by strength
+
+_MODE_OF: dict[TargetKind, str] = {
+    "consignment": '"mode"',
+    "traveller": "'air-passenger'",
+    "movement": '"conveyance_kind"',
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Scores from which a target goes to a lane whatever its hits' own actions say."""
+
+    red: int = 100
+    yellow: int = 60
+
+
+@dataclass(frozen=True)
+class Hit:
+    profile_id: str
+    version: int
+    weight: int
+    lane: str
+    rationale: str
+    suggested_action: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "profile": self.profile_id,
+            "version": self.version,
+            "weight": self.weight,
+            "lane": self.lane,
+            "rationale": self.rationale,
+            "suggested_action": self.suggested_action,
+        }
+
+
+@dataclass(frozen=True)
+class TargetScore:
+    target_kind: str
+    target_id: int
+    target_ref: str
+    score: int
+    lane: str
+    hits: tuple[Hit, ...]
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def profile_condition(profile: RiskProfile, lists: ReferenceLists, dialect: Dialect) -> str:
+    """The whole condition of one profile: its mode, scope, validity and criteria."""
+    parts = [MODE_TARGETS[profile.mode][1]]
+    if dialect == "spark":
+        parts = [p.replace('"', "`") for p in parts]
+    quote = "`" if dialect == "spark" else '"'
+
+    def column(name: str) -> str:
+        return f"{quote}{name}{quote}"
+
+    if profile.scope.offices:
+        offices = ", ".join(_quote(o) for o in profile.scope.offices)
+        parts.append(f"{column('office')} IN ({offices})")
+    parts.append(f"{column('day')} >= DATE {_quote(profile.valid_from.isoformat())}")
+    if profile.valid_to is not None:
+        parts.append(f"{column('day')} <= DATE {_quote(profile.valid_to.isoformat())}")
+    parts.append(profile.compiled(lists).sql(dialect))
+    return " AND ".join(f"({p})" for p in parts)
+
+
+class CompiledProfiles:
+    """The profiles in force, grouped by target kind, with their compiled hit query."""
+
+    def __init__(
+        self, profiles: Sequence[RiskProfile], lists: ReferenceLists, dialect: Dialect
+    ) -> None:
+        self.profiles = list(profiles)
+        self.weights = np.array([p.weight for p in self.profiles], dtype=np.int64)
+        self.lanes = np.array([LANE_STRENGTH[p.action.lane] for p in self.profiles], np.int8)
+        self.hits = [
+            Hit(
+                p.id,
+                p.version,
+                p.weight,
+                p.action.lane.value,
+                p.rationale,
+                p.action.suggested_action.value if p.action.suggested_action else None,
+            )
+            for p in self.profiles
+        ]
+        self.sql: dict[TargetKind, str] = {}
+        for kind in TARGET_KINDS:
+            cases = [
+                f"CASE WHEN {profile_condition(p, lists, dialect)} THEN {i} END"
+                for i, p in enumerate(self.profiles)
+                if p.target == kind
+            ]
+            hits = "[" + ", ".join(cases) + "]::INTEGER[]" if cases else "[]::INTEGER[]"
+            self.sql[kind] = (
+                f"SELECT target_kind, target_id, target_ref, office, day, "
+                f"{_MODE_OF[kind]} AS mode, "
+                f"list_filter({hits}, lambda h_: h_ IS NOT NULL) AS hits FROM features"
+            )
+
+
+class Engine(ABC):
+    """Scores feature tables against the profiles in force; one plan per set of profiles."""
+
+    def __init__(
+        self,
+        profiles: Sequence[RiskProfile],
+        lists: ReferenceLists | None = None,
+        thresholds: Thresholds | None = None,
+    ) -> None:
+        self.lists = default_lists() if lists is None else lists
+        self.thresholds = thresholds or Thresholds()
+        self._key: tuple[tuple[str, int, str], ...] | None = None
+        self.compiled = self._compile(profiles)
+
+    def _compile(self, profiles: Sequence[RiskProfile]) -> CompiledProfiles:
+        self._key = tuple((p.id, p.version, p.content_hash()) for p in profiles)
+        return CompiledProfiles(profiles, self.lists, self.dialect)
+
+    def update(self, profiles: Sequence[RiskProfile]) -> bool:
+        """Use these profiles from now on; compiles only if they changed. True if it did."""
+        key = tuple((p.id, p.version, p.content_hash()) for p in profiles)
+        if key == self._key:
+            return False
+        self.compiled = self._compile(profiles)
+        return True
+
+    dialect: Dialect = "duckdb"
+
+    @abstractmethod
+    def hits(self, kind: TargetKind, features: pa.Table) -> pa.Table:
+        """Per target: key columns, office, day, mode and the list of hit profile indices."""
+
+    def score(self, kind: TargetKind, features: pa.Table) -> pa.Table:
+        """Per target: key columns, office, day, mode, score, lane and hits (indices)."""
+        hit_table = self.hits(kind, features)
+        return self._ranked(hit_table)
+
+    def _ranked(self, hit_table: pa.Table) -> pa.Table:
+        hits = hit_table.column("hits").combine_chunks()
+        offsets = hits.offsets.to_numpy()
+        flat = hits.values.to_numpy(zero_copy_only=False).astype(np.int64)
+        rows = np.repeat(np.arange(len(hits)), np.diff(offsets))
+        n = len(hits)
+        score = np.bincount(rows, weights=self.compiled.weights[flat], minlength=n).astype(np.int64)
+        strongest = np.zeros(n, dtype=np.int8)
+        if len(flat):
+            np.maximum.at(strongest, rows, self.compiled.lanes[flat])
+        strongest = np.where(np.diff(offsets) > 0, strongest, LANE_STRENGTH[Lane.GREEN])
+        by_score = np.where(
+            score >= self.thresholds.red,
+            LANE_STRENGTH[Lane.RED],
+            np.where(score >= self.thresholds.yellow, LANE_STRENGTH[Lane.YELLOW], 0),
+        )
+        lane_index = np.maximum(strongest, by_score)
+        lanes = np.array([lane.value for lane in LANES])[lane_index]
+        return hit_table.append_column("score", pa.array(score)).append_column(
+            "lane", pa.array(lanes)
+        )
+
+    def reasons(self, hit_indices: Sequence[int]) -> list[Hit]:
+        """The hits of one target, strongest first (lane, then weight)."""
+        hits = [self.compiled.hits[i] for i in hit_indices]
+        return sorted(hits, key=lambda h: (-LANE_STRENGTH[Lane(h.lane)], -h.weight, h.profile_id))
+
+    def score_one(
+        self, kind: TargetKind, record: Mapping[str, Any], schema: pa.Schema
+    ) -> TargetScore:
+        """One target's score through the same compiled plan as a batch."""
+        table = pa.Table.from_pylist([dict(record)], schema=schema)
+        row = self.score(kind, table).to_pylist()[0]
+        return TargetScore(
+            row["target_kind"],
+            row["target_id"],
+            row["target_ref"],
+            int(row["score"]),
+            row["lane"],
+            tuple(self.reasons(row["hits"])),
+        )
+
+
+class DuckDBEngine(Engine):
+    """The embedded engine: DuckDB over Arrow, one connection per thread."""
+
+    dialect: Dialect = "duckdb"
+
+    def __init__(
+        self,
+        profiles: Sequence[RiskProfile],
+        lists: ReferenceLists | None = None,
+        thresholds: Thresholds | None = None,
+        threads: int = 2,
+    ) -> None:
+        self._threads = threads
+        self._local = threading.local()
+        super().__init__(profiles, lists, thresholds)
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        con: duckdb.DuckDBPyConnection | None = getattr(self._local, "con", None)
+        if con is None:
+            con = duckdb.connect(config={"threads": self._threads})
+            self._local.con = con
+        return con
+
+    def hits(self, kind: TargetKind, features: pa.Table) -> pa.Table:
+        con = self._connection()
+        con.register("features", features)
+        try:
+            return con.sql(self.compiled.sql[kind]).to_arrow_table()
+        finally:
+            con.unregister("features")
+
+
+def hit_mask(scored: pa.Table) -> npt.NDArray[np.bool_]:
+    """Targets with at least one hit."""
+    return np.asarray(
+        pc.greater(pc.list_value_length(scored.column("hits")), 0).to_numpy(zero_copy_only=False)
+    )

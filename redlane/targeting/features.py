@@ -1,0 +1,457 @@
+"""The catalogue's fields for stored targets, from the record and the store's history.
+
+Targets are read from the store (a day, a period, or the records of one ingest batch) together
+with the history their facts depend on (the parties' earlier documents, the other documents of
+the same voyage, the usual value per kg of the goods, a plate's earlier crossings), and one
+DuckDB query per target kind turns them into one row per target with every catalogue field.
+A fact depends only on the target and the store, never on which other targets share the batch,
+so scoring a day and scoring one record of it give the same fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy import ColumnElement, Select, Table, and_, func, select
+
+from redlane.store.database import Database
+from redlane.store.schema import consignments, movements, parties, travellers
+from redlane.targeting.catalogue import CATALOGUE, TargetKind
+
+#: History a fact looks back over (operators, plates, value norms).
+LOOKBACK_DAYS = 90
+_IN_CHUNK = 5_000  # keys per IN (...) lookup: under every database's parameter limit
+
+#: Columns every feature table starts with, before the catalogue fields.
+KEY_COLUMNS = ("target_kind", "target_id", "target_ref")
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which stored targets to read: days [since, until), or the records of ingest batches."""
+
+    since: date | None = None
+    until: date | None = None
+    batch_ids: tuple[int, ...] = ()
+    ids: tuple[int, ...] = ()
+
+
+def _fetch(db: Database, query: Select[Any]) -> pa.Table:
+    """A query's rows as an Arrow table (column-wise, with the query's column names)."""
+    with db.engine.connect() as conn:
+        result = conn.execute(query)
+        names = list(result.keys())
+        rows = result.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return pa.table({name: pa.array(list(col)) for name, col in zip(names, columns, strict=True)})
+
+
+def _fetch_in(
+    db: Database, query: Select[Any], column: ColumnElement[Any], keys: Sequence[Any]
+) -> pa.Table:
+    """`query` restricted to `column IN keys`, in chunks; the parts concatenated."""
+    keys = sorted({k for k in keys if k is not None})
+    parts = [
+        _fetch(db, query.where(column.in_(keys[i : i + _IN_CHUNK])))
+        for i in range(0, len(keys), _IN_CHUNK)
+    ]
+    if not parts:
+        return _fetch(db, query.where(column.in_([])))
+    return pa.concat_tables(
+        [p for p in parts if p.num_rows] or parts[:1], promote_options="permissive"
+    )
+
+
+def _day_column(kind: TargetKind) -> ColumnElement[Any]:
+    if kind == "consignment":
+        return consignments.c.arrival_date
+    if kind == "traveller":
+        return travellers.c.departs_at
+    return movements.c.arrives_at
+
+
+def _window_filter(table: Table, kind: TargetKind, window: Window) -> list[ColumnElement[bool]]:
+    column = _day_column(kind)
+    is_date = kind == "consignment"
+    conditions: list[ColumnElement[bool]] = []
+    if window.since is not None:
+        conditions.append(column >= (window.since if is_date else _midnight(window.since)))
+    if window.until is not None:
+        conditions.append(column < (window.until if is_date else _midnight(window.until)))
+    if window.batch_ids:
+        conditions.append(table.c.batch_id.in_(window.batch_ids))
+    if window.ids:
+        conditions.append(table.c.id.in_(window.ids))
+    return conditions
+
+
+def _midnight(day: date) -> Any:
+    from datetime import datetime, time
+
+    return datetime.combine(day, time())
+
+
+_TABLES: dict[TargetKind, Table] = {
+    "consignment": consignments,
+    "traveller": travellers,
+    "movement": movements,
+}
+
+
+def read_targets(db: Database, kind: TargetKind, window: Window) -> pa.Table:
+    """The stored rows of the targets in `window` (in id order)."""
+    table = _TABLES[kind]
+    query = (
+        select(table).where(and_(True, *_window_filter(table, kind, window))).order_by(table.c.id)
+    )
+    return _fetch(db, query)
+
+
+def compute_features(db: Database, kind: TargetKind, targets: pa.Table) -> pa.Table:
+    """One row per target with the key columns and every catalogue field of `kind`."""
+    con = duckdb.connect(config={"threads": 2})
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("t", targets)
+        for name, context in _context(db, kind, targets).items():
+            con.register(name, context)
+        table = con.sql(FEATURE_SQL[kind]).to_arrow_table()
+    finally:
+        con.close()
+    return table
+
+
+def features_for(db: Database, kind: TargetKind, window: Window) -> pa.Table:
+    """Read the targets of `window` and compute their fields."""
+    return compute_features(db, kind, read_targets(db, kind, window))
+
+
+def _days(values: Iterable[Any]) -> list[date]:
+    out = []
+    for v in values:
+        if v is None:
+            continue
+        out.append(date.fromisoformat(str(v)[:10]) if not isinstance(v, date) else v)
+    return out
+
+
+def _span(targets: pa.Table, column: str) -> tuple[date, date]:
+    days = _days(targets.column(column).to_pylist()) if targets.num_rows else []
+    if not days:
+        today = date.today()
+        return today, today
+    return min(days), max(days)
+
+
+def _context(db: Database, kind: TargetKind, targets: pa.Table) -> dict[str, pa.Table]:
+    if kind == "consignment":
+        return _consignment_context(db, targets)
+    if kind == "traveller":
+        return _traveller_context(db, targets)
+    return _movement_context(db, targets)
+
+
+def _party_days(db: Database, role: str, keys: Sequence[Any]) -> pa.Table:
+    column = consignments.c[f"{role}_key"]
+    query = select(
+        column.label("key"), consignments.c.arrival_date.label("day"), func.count().label("n")
+    ).group_by(column, consignments.c.arrival_date)
+    return _fetch_in(db, query, column, keys)
+
+
+def _value_norms(db: Database, first: date, last: date) -> pa.Table:
+    query = select(
+        consignments.c.hs_codes, consignments.c.total_value, consignments.c.total_gross_mass_kg
+    ).where(
+        consignments.c.arrival_date >= first - timedelta(days=LOOKBACK_DAYS),
+        consignments.c.arrival_date <= last,
+    )
+    return _fetch(db, query)
+
+
+def _consignment_context(db: Database, targets: pa.Table) -> dict[str, pa.Table]:
+    first, last = _span(targets, "arrival_date")
+    keys = {
+        role: targets.column(f"{role}_key").to_pylist() if targets.num_rows else []
+        for role in ("consignee", "consignor")
+    }
+    party_query = select(
+        parties.c.key, parties.c.kind, parties.c.name, parties.c.country, parties.c.eori
+    )
+    voyage_query = select(consignments.c.id, consignments.c.movement_ref, consignments.c.equipment)
+    refs = targets.column("movement_ref").to_pylist() if targets.num_rows else []
+    return {
+        "consignee_days": _party_days(db, "consignee", keys["consignee"]),
+        "consignor_days": _party_days(db, "consignor", keys["consignor"]),
+        "party": _fetch_in(db, party_query, parties.c.key, keys["consignee"] + keys["consignor"]),
+        "voyage": _fetch_in(db, voyage_query, consignments.c.movement_ref, refs),
+        "norm_rows": _value_norms(db, first, last),
+    }
+
+
+def _traveller_context(db: Database, targets: pa.Table) -> dict[str, pa.Table]:
+    refs = targets.column("movement_ref").to_pylist() if targets.num_rows else []
+    docs = targets.column("document_number").to_pylist() if targets.num_rows else []
+    flight_query = select(
+        movements.c.ref, movements.c.arrival_place, movements.c.arrives_at,
+        movements.c.departure_place,
+    )  # fmt: skip
+    trips_query = select(travellers.c.document_number, travellers.c.departs_at, travellers.c.id)
+    return {
+        "flight": _fetch_in(db, flight_query, movements.c.ref, refs),
+        "trips": _fetch_in(db, trips_query, travellers.c.document_number, docs),
+    }
+
+
+def _movement_context(db: Database, targets: pa.Table) -> dict[str, pa.Table]:
+    first, last = _span(targets, "arrives_at")
+    refs = targets.column("ref").to_pylist() if targets.num_rows else []
+    history_query = select(movements.c.id, movements.c.conveyance, movements.c.arrives_at).where(
+        movements.c.arrives_at >= _midnight(first - timedelta(days=LOOKBACK_DAYS)),
+        movements.c.arrives_at < _midnight(last + timedelta(days=1)),
+        movements.c.conveyance_kind.in_(["truck", "yacht", "vessel"]),
+    )
+    cargo_query = select(
+        consignments.c.movement_ref, consignments.c.hs_codes, consignments.c.total_value,
+        consignments.c.total_gross_mass_kg,
+    )  # fmt: skip
+    return {
+        "history": _fetch(db, history_query),
+        "cargo": _fetch_in(db, cargo_query, consignments.c.movement_ref, refs),
+        "norm_rows": _value_norms(db, first, last),
+    }
+
+
+# --- the feature queries ----------------------------------------------------------------------
+
+_LIST_OF = "CASE WHEN coalesce({0}, '') = '' THEN []::VARCHAR[] ELSE string_split({0}, ',') END"
+
+# Median value per kg per HS subheading over the stored history the context brought.
+_NORMS = """
+    norms AS (
+        SELECT substr(split_part(hs_codes, ',', 1), 1, 6) AS hs6,
+            median(total_value / total_gross_mass_kg) AS value_per_kg
+        FROM norm_rows
+        WHERE total_gross_mass_kg > 0 AND total_value IS NOT NULL
+        GROUP BY 1
+    )"""
+
+_CONSIGNMENT_SQL = f"""
+WITH base AS (
+    SELECT *,
+        CAST(arrival_date AS DATE) AS day_,
+        {_LIST_OF.format("transshipment_places")} AS ts_,
+        {_LIST_OF.format("routing_countries")} AS rc_,
+        {_LIST_OF.format("hs_codes")} AS hs_,
+        from_json(goods, '[{{"hs_code":"VARCHAR","description":"VARCHAR"}}]') AS g_,
+        from_json(freight, '{{"amount":"DOUBLE","terms":"VARCHAR","payer_role":"VARCHAR"}}')
+            AS fr_
+    FROM t
+),
+{_NORMS},
+seals AS (
+    SELECT id, movement_ref, e.number AS number,
+        array_to_string(list_sort(coalesce(e.seals, []::VARCHAR[])), ',') AS seals
+    FROM (
+        SELECT id, movement_ref,
+            unnest(from_json(equipment, '[{{"number":"VARCHAR","seals":["VARCHAR"]}}]')) AS e
+        FROM voyage WHERE movement_ref IS NOT NULL
+    )
+),
+mismatch AS (
+    SELECT DISTINCT a.id FROM seals a JOIN seals b
+        ON a.movement_ref = b.movement_ref AND a.number = b.number AND a.id <> b.id
+        AND a.seals <> b.seals
+),
+consignee_hist AS (
+    SELECT b.id, sum(h.n) AS prior, min(CAST(h.day AS DATE)) AS first_day
+    FROM base b JOIN consignee_days h ON h.key = b.consignee_key AND CAST(h.day AS DATE) < b.day_
+    GROUP BY b.id
+),
+consignor_hist AS (
+    SELECT b.id, sum(h.n) AS prior
+    FROM base b JOIN consignor_days h ON h.key = b.consignor_key AND CAST(h.day AS DATE) < b.day_
+    GROUP BY b.id
+)
+SELECT
+    'consignment' AS target_kind, b.id AS target_id, b.document_number AS target_ref,
+    b.office, b.day_ AS day, b.mode, b.document_kind,
+    CAST(b.document_number_valid AS BOOLEAN) AS awb_check_digit_valid,
+    b.origin_country, b.destination_country, b.place_of_loading,
+    substr(b.place_of_loading, 1, 2) AS loading_country, b.place_of_discharge,
+    b.place_of_delivery, b.ts_ AS transshipment_places,
+    CAST(b.transshipment_count AS INTEGER) AS transshipment_count,
+    list_distinct(list_concat([substr(b.place_of_loading, 1, 2)],
+        list_transform(b.ts_, lambda p: substr(p, 1, 2)), b.rc_)) AS route_countries,
+    b.hs_ AS hs_codes,
+    substr(b.g_[1].hs_code, 1, 6) AS hs6, substr(b.g_[1].hs_code, 1, 4) AS hs4,
+    lower(b.g_[1].description) AS goods_description,
+    CAST(b.goods_count AS INTEGER) AS goods_count,
+    CAST(b.total_packages AS INTEGER) AS total_packages,
+    CAST(b.total_gross_mass_kg AS DOUBLE) AS total_gross_mass_kg,
+    CAST(b.total_value AS DOUBLE) AS total_value,
+    CAST(b.total_value / nullif(b.total_gross_mass_kg, 0) AS DOUBLE) AS value_per_kg,
+    CAST(b.total_value / nullif(b.total_gross_mass_kg, 0) / nullif(n.value_per_kg, 0) AS DOUBLE)
+        AS value_per_kg_ratio,
+    CAST(b.container_count AS INTEGER) AS container_count,
+    CAST(b.reefer AS BOOLEAN) AS reefer,
+    CAST(b.containers_valid AS BOOLEAN) AS container_check_digit_valid,
+    (m.id IS NOT NULL) AS seal_mismatch,
+    coalesce(b.fr_.terms, 'unknown') AS freight_terms,
+    b.fr_.amount AS freight_amount,
+    CAST(b.fr_.amount / nullif(b.total_value, 0) AS DOUBLE) AS freight_to_value,
+    coalesce(b.fr_.payer_role = 'freight_payer', FALSE) AS freight_paid_by_third_party,
+    lower(ce.name) AS consignee_name, ce.country AS consignee_country,
+    ce.kind = 'person' AS consignee_is_person, ce.eori IS NOT NULL AS consignee_has_eori,
+    CAST(coalesce(ch.prior, 0) AS INTEGER) AS consignee_prior_documents,
+    CAST(coalesce(b.day_ - ch.first_day, 0) AS INTEGER) AS consignee_first_seen_days,
+    co.country AS consignor_country, co.kind = 'person' AS consignor_is_person,
+    CAST(coalesce(oh.prior, 0) AS INTEGER) AS consignor_prior_documents,
+    CAST(b.day_ - CAST(CAST(b.declared_at AS TIMESTAMP) AS DATE) AS INTEGER)
+        AS days_declared_before_arrival
+FROM base b
+LEFT JOIN norms n ON n.hs6 = substr(b.g_[1].hs_code, 1, 6)
+LEFT JOIN mismatch m ON m.id = b.id
+LEFT JOIN party ce ON ce.key = b.consignee_key
+LEFT JOIN party co ON co.key = b.consignor_key
+LEFT JOIN consignee_hist ch ON ch.id = b.id
+LEFT JOIN consignor_hist oh ON oh.id = b.id
+ORDER BY b.id
+"""
+
+_TRAVELLER_SQL = """
+WITH base AS (
+    SELECT t.*, f.arrival_place AS arrival_place_, f.departure_place AS departure_place_,
+        CAST(f.arrives_at AS TIMESTAMP) AS arrives_at_,
+        from_json(t.itinerary,
+            '[{"origin":"VARCHAR","destination":"VARCHAR","departs_at":"TIMESTAMP"}]') AS legs_,
+        from_json(t.booking, '{"paid_by_third_party":"BOOLEAN","party_size":"INTEGER",
+            "travel_agency":"VARCHAR"}') AS bk_
+    FROM t LEFT JOIN flight f ON f.ref = t.movement_ref
+),
+placed AS (
+    SELECT *,
+        coalesce(list_position(list_transform(legs_, lambda l: l.destination), arrival_place_),
+            len(legs_)) AS arrival_leg_,
+        coalesce(CAST(arrives_at_ AS DATE), CAST(CAST(departs_at AS TIMESTAMP) AS DATE)) AS day_
+    FROM base
+),
+prior_trips AS (
+    SELECT p.id, count(*) AS n FROM placed p JOIN trips h
+        ON h.document_number = p.document_number
+        AND CAST(CAST(h.departs_at AS TIMESTAMP) AS DATE) < p.day_ - 1
+    GROUP BY p.id
+)
+SELECT
+    'traveller' AS target_kind, p.id AS target_id, p.document_number AS target_ref,
+    coalesce(p.arrival_place_, p.destination) AS office, p.day_ AS day, p.role,
+    p.nationality, p.document_country,
+    json_extract_string(p.document, '$.kind') AS document_kind,
+    CAST(p.mrz_valid AS BOOLEAN) AS mrz_valid,
+    coalesce(p.arrival_place_, p.legs_[p.arrival_leg_].destination) AS arrival_place,
+    coalesce(p.departure_place_, p.legs_[p.arrival_leg_].origin) AS departure_place,
+    p.legs_[1].origin AS origin, substr(p.legs_[1].origin, 1, 2) AS origin_country,
+    list_concat(list_transform(p.legs_[1:p.arrival_leg_], lambda l: l.origin),
+        [p.legs_[p.arrival_leg_].destination]) AS route_places,
+    list_distinct(list_transform(list_concat(
+        list_transform(p.legs_[1:p.arrival_leg_], lambda l: l.origin),
+        [p.legs_[p.arrival_leg_].destination]), lambda c: substr(c, 1, 2))) AS route_countries,
+    CAST(p.arrival_leg_ - 1 AS INTEGER) AS transit_count,
+    p.booking IS NOT NULL AS booked,
+    CAST(epoch(p.legs_[1].departs_at - CAST(p.booked_at AS TIMESTAMP)) / 3600.0 AS DOUBLE)
+        AS booking_hours_before_departure,
+    p.payment_form, p.bk_.paid_by_third_party AS paid_by_third_party,
+    CAST(p.one_way AS BOOLEAN) AS one_way,
+    CASE WHEN len(p.legs_) > p.arrival_leg_ THEN CAST(epoch(p.legs_[p.arrival_leg_ + 1].departs_at
+        - coalesce(p.arrives_at_, p.legs_[p.arrival_leg_].departs_at)) / 86400.0 AS DOUBLE)
+        END AS stay_days,
+    CAST(p.checked_bags AS INTEGER) AS checked_bags, p.bk_.party_size AS party_size,
+    p.bk_.travel_agency AS travel_agency,
+    CAST(coalesce(h.n, 0) AS INTEGER) AS document_prior_trips
+FROM placed p LEFT JOIN prior_trips h ON h.id = p.id
+ORDER BY p.id
+"""
+
+_MOVEMENT_SQL = f"""
+WITH conveyances AS (
+    SELECT id, CAST(arrives_at AS TIMESTAMP) AS at_,
+        from_json(conveyance, '{{"kind":"VARCHAR","plates":[{{"number":"VARCHAR",
+            "country":"VARCHAR","unit":"VARCHAR"}}],"operator":{{"name":"VARCHAR"}},
+            "acquired_on":"DATE"}}') AS c_
+    FROM history
+),
+seen AS (
+    SELECT id, CAST(at_ AS DATE) AS day_, lower(c_.operator.name) AS operator_,
+        c_.plates[1].number AS plate_
+    FROM conveyances
+),
+{_NORMS},
+base AS (
+    SELECT t.*, CAST(coalesce(t.arrives_at, t.departed_at) AS TIMESTAMP) AS at_,
+        from_json(t.conveyance, '{{"plates":[{{"number":"VARCHAR","country":"VARCHAR"}}],
+            "operator":{{"name":"VARCHAR"}},"acquired_on":"DATE"}}') AS c_,
+        from_json(t.itinerary, '[{{"place":"VARCHAR"}}]') AS calls_
+    FROM t
+),
+placed AS (SELECT *, CAST(at_ AS DATE) AS day_ FROM base),
+operator_hist AS (
+    SELECT p.id, count(*) AS n FROM placed p JOIN seen s
+        ON s.operator_ = lower(p.c_.operator.name) AND s.day_ < p.day_
+        AND s.day_ >= p.day_ - {LOOKBACK_DAYS}
+    GROUP BY p.id
+),
+plate_hist AS (
+    SELECT p.id, count(*) AS n FROM placed p JOIN seen s
+        ON s.plate_ = p.c_.plates[1].number AND s.day_ < p.day_ AND s.day_ >= p.day_ - 30
+    GROUP BY p.id
+),
+loads AS (
+    SELECT movement_ref, count(*) AS documents,
+        flatten(list(string_split(hs_codes, ','))) AS hs_codes,
+        sum(total_value) AS value, sum(total_gross_mass_kg) AS mass,
+        first(substr(hs_codes, 1, 6) ORDER BY hs_codes) AS hs6
+    FROM cargo GROUP BY movement_ref
+)
+SELECT
+    'movement' AS target_kind, p.id AS target_id, p.ref AS target_ref,
+    p.arrival_place AS office, p.day_ AS day, p.conveyance_kind, p.flag,
+    CAST(p.imo_valid AS BOOLEAN) AS imo_valid, CAST(p.mmsi_valid AS BOOLEAN) AS mmsi_valid,
+    p.arrival_place, p.departure_place, substr(p.departure_place, 1, 2) AS departure_country,
+    list_transform(p.calls_, lambda c: c.place) AS call_places,
+    list_distinct(list_transform(p.calls_, lambda c: substr(c.place, 1, 2))) AS call_countries,
+    CAST(p.call_count AS INTEGER) AS call_count,
+    CAST(p.persons_on_board AS INTEGER) AS persons_on_board,
+    CAST(p.day_ - p.c_.acquired_on AS INTEGER) AS owned_days,
+    lower(p.c_.operator.name) AS operator_name,
+    CASE WHEN p.c_.operator.name IS NULL THEN NULL ELSE CAST(coalesce(oh.n, 0) AS INTEGER) END
+        AS operator_prior_movements,
+    p.c_.plates[1].number AS plate, p.c_.plates[1].country AS plate_country,
+    CASE WHEN p.c_.plates[1].number IS NULL THEN NULL ELSE CAST(coalesce(ph.n, 0) AS INTEGER) END
+        AS plate_prior_crossings_30d,
+    CAST(coalesce(l.documents, 0) AS INTEGER) AS cargo_documents,
+    coalesce(l.hs_codes, []::VARCHAR[]) AS cargo_hs_codes,
+    CAST(l.value AS DOUBLE) AS cargo_value, CAST(l.mass AS DOUBLE) AS cargo_gross_mass_kg,
+    CAST(l.value / nullif(l.mass, 0) / nullif(n.value_per_kg, 0) AS DOUBLE)
+        AS cargo_value_per_kg_ratio
+FROM placed p
+LEFT JOIN operator_hist oh ON oh.id = p.id
+LEFT JOIN plate_hist ph ON ph.id = p.id
+LEFT JOIN loads l ON l.movement_ref = p.ref
+LEFT JOIN norms n ON n.hs6 = l.hs6
+ORDER BY p.id
+"""
+
+FEATURE_SQL: dict[TargetKind, str] = {
+    "consignment": _CONSIGNMENT_SQL,
+    "traveller": _TRAVELLER_SQL,
+    "movement": _MOVEMENT_SQL,
+}
+
+
+def feature_columns(kind: TargetKind) -> tuple[str, ...]:
+    return (*KEY_COLUMNS, *CATALOGUE[kind])

@@ -1,0 +1,326 @@
+"""Control results and what they say about each targeting method.
+
+Results come from the CLI, the API or a CSV file (`transport_document, office, controlled_on,
+outcome, drug, quantity_kg, concealment`; `target_kind` and `target_ref` may replace the
+transport document for travellers and movements). They are stored like any record (content
+hash, provenance, quarantine for bad rows). Performance joins selections with results: per
+profile and per method (profiles, random), selections, controlled, hits (seizures), hit rate
+and lift over the random control group with a 95% confidence interval.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from redlane.intake.canonical import Problem
+from redlane.intake.pipeline import to_arrow
+from redlane.model import ControlResult
+from redlane.store import repository
+from redlane.store.bulk import write_batch
+from redlane.store.database import Database
+from redlane.store.flatten import Provenance, flatten
+from redlane.store.schema import control_results, selections
+from redlane.targeting.profiles import RiskProfile, Status
+
+RESULT_COLUMNS = (
+    "transport_document", "office", "controlled_on", "outcome", "drug", "quantity_kg",
+    "concealment",
+)  # fmt: skip
+
+#: Controls a profile needs before its hit rate may be judged against random.
+MIN_CONTROLS_FOR_REVIEW = 30
+
+
+@dataclass
+class ResultImport:
+    read: int = 0
+    stored: int = 0
+    duplicates: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _result_from_row(row: dict[str, str]) -> dict[str, Any]:
+    def blank(name: str) -> str | None:
+        value = (row.get(name) or "").strip()
+        return value or None
+
+    kind = blank("target_kind") or "consignment"
+    ref = blank("target_ref") or blank("transport_document")
+    outcome = blank("outcome")
+    data: dict[str, Any] = {
+        "target_kind": kind,
+        "target_ref": ref,
+        "office": blank("office"),
+        "controlled_on": blank("controlled_on"),
+        "outcome": outcome,
+        "notes": blank("notes"),
+    }
+    drug = blank("drug")
+    if drug or blank("quantity_kg"):
+        data["seizures"] = [
+            {"drug": drug, "quantity_kg": blank("quantity_kg"), "concealment": blank("concealment")}
+        ]
+    return data
+
+
+def read_results_csv(path: Path) -> tuple[list[ControlResult], list[Problem], int]:
+    """Parse a results CSV: the valid results, a problem per bad row (line, field, reason)."""
+    results: list[ControlResult] = []
+    problems: list[Problem] = []
+    read = 0
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"office", "controlled_on", "outcome"} - set(reader.fieldnames or [])
+        if missing or not ({"transport_document", "target_ref"} & set(reader.fieldnames or [])):
+            need = ", ".join(RESULT_COLUMNS)
+            raise ValueError(f"{path}: header must name the columns {need}")
+        for row in reader:
+            read += 1
+            line = reader.line_num
+            raw = json.dumps(row)
+            try:
+                results.append(ControlResult.model_validate(_result_from_row(row)))
+            except ValidationError as exc:
+                errors = [
+                    (".".join(str(p) for p in e["loc"]) or None, e["msg"]) for e in exc.errors()
+                ]
+                problems.append(Problem.from_errors(f"line {line}", errors, raw, "control_result"))
+    return results, problems, read
+
+
+def record_results(
+    db: Database,
+    results: Sequence[ControlResult],
+    *,
+    source: str = "api",
+    sender: str | None = None,
+    problems: Sequence[Problem] = (),
+    read: int | None = None,
+) -> ResultImport:
+    """Store control results (the same result twice is stored once); quarantine problems."""
+    batch_id = repository.start_batch(db, source, "control_results", sender)
+    summary = ResultImport(read=len(results) + len(problems) if read is None else read)
+    if results:
+        table = to_arrow("control_result", list(results))
+        provenance = Provenance(batch_id, source, sender, repository.now().isoformat())
+        summary.stored = write_batch(db, flatten("control_result", table, provenance))
+    summary.duplicates = len(results) - summary.stored
+    if problems:
+        repository.quarantine_problems(db, batch_id, source, sender, problems)
+        summary.problems = list(problems)
+    repository.finish_batch(
+        db,
+        batch_id,
+        read=summary.read,
+        stored=summary.stored,
+        duplicates=summary.duplicates,
+        quarantined=len(summary.problems),
+    )
+    return summary
+
+
+def record_result_row(db: Database, row: dict[str, str], source: str = "cli") -> ResultImport:
+    """Store one result given as the fields of a CSV row; raises ValueError naming the field."""
+    try:
+        result = ControlResult.model_validate(_result_from_row(row))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"control result, field {where}: {first['msg']}") from exc
+    return record_results(db, [result], source=source)
+
+
+def import_results(db: Database, path: Path, sender: str | None = None) -> ResultImport:
+    """Read a results CSV and store it; bad rows are quarantined, the rest goes in."""
+    results, problems, read = read_results_csv(path)
+    return record_results(
+        db, results, source=str(path), sender=sender, problems=problems, read=read
+    )
+
+
+# --- performance ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rate:
+    """Selections, controls and hits of one method or profile, with lift over random."""
+
+    name: str
+    selections: int
+    controlled: int
+    hits: int
+    seized_kg: float
+    lift: float | None
+    lift_low: float | None
+    lift_high: float | None
+    review: str | None = None
+
+    @property
+    def hit_rate(self) -> float | None:
+        return self.hits / self.controlled if self.controlled else None
+
+
+@dataclass(frozen=True)
+class Performance:
+    since: date | None
+    until: date | None
+    methods: list[Rate]
+    profiles: list[Rate]
+    random_hit_rate: float | None
+
+
+def lift_interval(
+    hits: int, controlled: int, random_hits: int, random_controlled: int
+) -> tuple[float | None, float | None, float | None]:
+    """Risk ratio of two hit rates with its 95% interval (Katz log method).
+
+    Zero cells get the usual 0.5 correction, so a method that found something against a
+    random group that found nothing still has a finite (and wide) interval.
+    """
+    if not controlled or not random_controlled:
+        return None, None, None
+    a, n1, c, n2 = float(hits), float(controlled), float(random_hits), float(random_controlled)
+    if a == 0 or c == 0:
+        a, c, n1, n2 = a + 0.5, c + 0.5, n1 + 0.5, n2 + 0.5
+    ratio = (a / n1) / (c / n2)
+    se = math.sqrt(max(1 / a - 1 / n1 + 1 / c - 1 / n2, 0.0))
+    return ratio, ratio * math.exp(-1.96 * se), ratio * math.exp(1.96 * se)
+
+
+def _fetch(db: Database, query: Any) -> pa.Table:
+    with db.engine.connect() as conn:
+        result = conn.execute(query)
+        names = list(result.keys())
+        rows = result.fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    return pa.table({n: pa.array(list(c)) for n, c in zip(names, columns, strict=True)})
+
+
+_PERFORMANCE_SQL = """
+WITH sel AS (
+    SELECT DISTINCT ON (target_kind, target_ref, method) *
+    FROM s ORDER BY target_kind, target_ref, method, score DESC
+),
+res AS (
+    SELECT target_kind, target_ref,
+        max(CASE WHEN outcome = 'seizure' THEN 1 ELSE 0 END) AS hit,
+        sum(total_seized_kg) AS kg
+    FROM r GROUP BY 1, 2
+),
+joined AS (
+    SELECT sel.*, res.hit IS NOT NULL AS controlled, coalesce(res.hit, 0) AS hit,
+        coalesce(res.kg, 0) AS kg
+    FROM sel LEFT JOIN res USING (target_kind, target_ref)
+)
+"""
+
+
+def performance(
+    db: Database,
+    profiles: Iterable[RiskProfile] = (),
+    since: date | None = None,
+    until: date | None = None,
+    today: date | None = None,
+) -> Performance:
+    """Hit rates per method and per profile over the selections of [since, until)."""
+    query = select(
+        selections.c.target_kind, selections.c.target_ref, selections.c.method,
+        selections.c.score, selections.c.reasons, selections.c.day, selections.c.status,
+    )  # fmt: skip
+    if since is not None:
+        query = query.where(selections.c.day >= since)
+    if until is not None:
+        query = query.where(selections.c.day < until)
+    chosen = _fetch(db, query)
+    results = _fetch(
+        db,
+        select(
+            control_results.c.target_kind,
+            control_results.c.target_ref,
+            control_results.c.outcome,
+            control_results.c.total_seized_kg,
+        ),
+    )
+    con = duckdb.connect()
+    try:
+        if not chosen.num_rows:
+            return Performance(since, until, [], [], None)
+        con.register("s", chosen)
+        con.register("r", results if results.num_rows else _empty_results())
+        by_method = con.sql(
+            _PERFORMANCE_SQL
+            + """SELECT method AS name, count(*) AS selections, sum(controlled::INT) AS controlled,
+                sum(hit) AS hits, sum(kg) AS kg FROM joined GROUP BY 1 ORDER BY 1"""
+        ).fetchall()
+        by_profile = con.sql(
+            _PERFORMANCE_SQL
+            + """, cited AS (
+                SELECT DISTINCT j.target_kind, j.target_ref, j.controlled, j.hit, j.kg,
+                    json_extract_string(h.value, '$.profile') AS profile
+                FROM joined j, json_each(j.reasons) h
+                WHERE j.method = 'profiles'
+            )
+            SELECT profile AS name, count(*) AS selections, sum(controlled::INT) AS controlled,
+                sum(hit) AS hits, sum(kg) AS kg FROM cited GROUP BY 1 ORDER BY 1"""
+        ).fetchall()
+    finally:
+        con.close()
+    random_row = next((r for r in by_method if r[0] == "random"), None)
+    random_hits = int(random_row[3]) if random_row else 0
+    random_controlled = int(random_row[2]) if random_row else 0
+    random_rate = random_hits / random_controlled if random_controlled else None
+    known = {p.id: p for p in profiles}
+    on = today or date.today()
+
+    def rate(row: tuple[Any, ...], review: str | None = None) -> Rate:
+        name, n, controlled, hits, kg = row
+        lift: tuple[float | None, float | None, float | None] = (None, None, None)
+        if name != "random":
+            lift = lift_interval(int(hits), int(controlled), random_hits, random_controlled)
+        return Rate(str(name), int(n), int(controlled), int(hits), float(kg), *lift, review=review)
+
+    profile_rates = []
+    for row in by_profile:
+        r = rate(row)
+        reason = review_reason(known.get(r.name), r, random_rate, on)
+        profile_rates.append(rate(row, reason))
+    return Performance(since, until, [rate(r) for r in by_method], profile_rates, random_rate)
+
+
+def review_reason(
+    profile: RiskProfile | None, rate: Rate, random_rate: float | None, on: date
+) -> str | None:
+    """Why a profile should be reviewed now, or None."""
+    if profile is not None:
+        if profile.status == Status.EXPIRED or (profile.valid_to and profile.valid_to < on):
+            return "expired"
+        if profile.review_by is not None and profile.review_by < on:
+            return f"review was due on {profile.review_by.isoformat()}"
+    if rate.controlled >= MIN_CONTROLS_FOR_REVIEW and random_rate is not None:
+        hit_rate = rate.hit_rate or 0.0
+        if hit_rate <= random_rate:
+            return f"hit rate {hit_rate:.1%} not above random ({random_rate:.1%})"
+    return None
+
+
+def _empty_results() -> pa.Table:
+    return pa.table(
+        {
+            "target_kind": pa.array([], pa.string()),
+            "target_ref": pa.array([], pa.string()),
+            "outcome": pa.array([], pa.string()),
+            "total_seized_kg": pa.array([], pa.float64()),
+        }
+    )

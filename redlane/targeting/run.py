@@ -1,0 +1,145 @@
+"""A targeting run: stored targets of a window scored, selected and recorded with reasons."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import insert, select
+
+from redlane.store.database import Database
+from redlane.store.schema import selections, targeting_runs
+from redlane.targeting.catalogue import TargetKind
+from redlane.targeting.criteria import ReferenceLists
+from redlane.targeting.engine import DuckDBEngine, Engine, Thresholds
+from redlane.targeting.features import Window, features_for
+from redlane.targeting.profiles import RiskProfile, Status
+from redlane.targeting.selection import SelectionSettings
+from redlane.targeting.selection import select as select_targets
+
+ProgressCallback = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class TargetingRun:
+    run_id: int
+    targets: dict[str, int]
+    selections: pa.Table
+    profiles: list[RiskProfile]
+
+    def count(self, **where: str) -> int:
+        table = self.selections
+        mask = [
+            all(row[k] == v for k, v in where.items())
+            for row in table.select(list(where)).to_pylist()
+        ]
+        return sum(mask)
+
+
+def usable(profiles: Sequence[RiskProfile]) -> list[RiskProfile]:
+    """Profiles an engine may run: approved or active (their dates are checked per target)."""
+    return [p for p in profiles if p.status in (Status.APPROVED, Status.ACTIVE)]
+
+
+def _window_text(window: Window) -> str:
+    return json.dumps(
+        {
+            "since": window.since.isoformat() if window.since else None,
+            "until": window.until.isoformat() if window.until else None,
+            "batch_ids": list(window.batch_ids),
+        }
+    )
+
+
+def score_window(
+    db: Database,
+    engine: Engine,
+    window: Window,
+    kinds: Sequence[TargetKind] | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> tuple[pa.Table, dict[str, int]]:
+    """Scores of every stored target in the window, all kinds concatenated."""
+    kinds = kinds or sorted({p.target for p in engine.compiled.profiles})  # type: ignore[assignment]
+    assert kinds is not None
+    parts = []
+    counts: dict[str, int] = {}
+    for step, kind in enumerate(kinds):
+        features = features_for(db, kind, window)
+        counts[kind] = features.num_rows
+        parts.append(engine.score(kind, features))
+        if on_progress:
+            on_progress("targeting", step + 1, len(kinds))
+    if not parts:
+        return pa.table({}), counts
+    return pa.concat_tables(parts, promote_options="permissive"), counts
+
+
+def target(
+    db: Database,
+    profiles: Sequence[RiskProfile],
+    window: Window,
+    *,
+    settings: SelectionSettings | None = None,
+    thresholds: Thresholds | None = None,
+    lists: ReferenceLists | None = None,
+    seed: int = 1,
+    on_progress: ProgressCallback | None = None,
+) -> TargetingRun:
+    """Score the window's targets against the profiles in force, select, and store the run."""
+    settings = settings or SelectionSettings()
+    active = usable(profiles)
+    engine = DuckDBEngine(active, lists, thresholds)
+    scored, counts = score_window(db, engine, window, on_progress=on_progress)
+    chosen = select_targets(scored, engine, settings, seed) if scored.num_rows else None
+    table = chosen if chosen is not None else pa.table({})
+    run_id = _store_run(db, window, active, settings, seed, counts, table)
+    return TargetingRun(run_id, counts, table, active)
+
+
+def _store_run(
+    db: Database,
+    window: Window,
+    profiles: Sequence[RiskProfile],
+    settings: SelectionSettings,
+    seed: int,
+    counts: dict[str, int],
+    table: pa.Table,
+) -> int:
+    with db.engine.begin() as conn:
+        result = conn.execute(
+            insert(targeting_runs).values(
+                started_at=datetime.now(UTC),
+                window=_window_text(window),
+                profiles=json.dumps([[p.id, p.version] for p in profiles]),
+                settings=json.dumps(settings.as_dict()),
+                seed=seed,
+                targets=sum(counts.values()),
+                selected=table.num_rows,
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        run_id = int(key[0])
+        if table.num_rows:
+            rows: list[dict[str, Any]] = table.to_pylist()
+            for row in rows:
+                row["run_id"] = run_id
+            conn.execute(insert(selections), rows)
+    return run_id
+
+
+def worklist(db: Database, run_id: int | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """Red selections to control, highest score first (random draws after), with reasons."""
+    query = select(selections).where(selections.c.lane == "red", selections.c.status == "selected")
+    if run_id is not None:
+        query = query.where(selections.c.run_id == run_id)
+    query = query.order_by(selections.c.score.desc(), selections.c.id).limit(limit)
+    with db.engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    for row in rows:
+        row["reasons"] = json.loads(row["reasons"])
+    return rows
