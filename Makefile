@@ -17,9 +17,13 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/redlane db upgrade
-	$(BIN)/redlane generate --days 1 --seed 7 --out var/demo
+	$(BIN)/redlane generate --days 3 --seed 7 --out var/demo
 	$(BIN)/redlane ingest var/demo
 	$(BIN)/redlane stats
+	$(BIN)/redlane target --since 2026-11-04 --out var/selections.csv
+	$(BIN)/redlane demo controls --traffic var/demo --out var/results.csv
+	$(BIN)/redlane result import var/results.csv
+	$(BIN)/redlane report performance
 
 lint: install
 	$(BIN)/ruff check redlane tests bench
@@ -31,6 +35,7 @@ test: lint
 
 bench: install
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/targeting.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache

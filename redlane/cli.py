@@ -340,15 +340,22 @@ def _window(db: Database, input: Path | None, since: str | None, until: str | No
     return Window(since=first, until=last)
 
 
+ProfilePath = Annotated[
+    Path | None, typer.Argument(help="YAML file or directory (default: the starter library).")
+]
+
+
 @profiles_app.command("validate")
-def profiles_validate(path: Path, lists: ListsOption = None) -> None:
+def profiles_validate(path: ProfilePath = None, lists: ListsOption = None) -> None:
     """Check profiles: fields, types, functions, lists, approval; names the first problem."""
     found = _profiles(None, path, lists)
     console.print(f"{len(found)} profiles valid")
 
 
 @profiles_app.command("add")
-def profiles_add(path: Path, lists: ListsOption = None, database: DatabaseOption = None) -> None:
+def profiles_add(
+    path: ProfilePath = None, lists: ListsOption = None, database: DatabaseOption = None
+) -> None:
     """Store profiles; a changed profile becomes a new draft version."""
     db = _open(database)
     db.upgrade()

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from redlane.config import ConfigError, database_url
-from redlane.intake.pipeline import to_arrow
+from redlane.intake.pipeline import store_models, to_arrow
 from redlane.model import Equipment, TransportDocument
 from redlane.store.bulk import write_batch
 from redlane.store.database import Database
@@ -57,8 +57,7 @@ RECORDS: dict[str, list[BaseModel]] = {
 
 
 def store(db: Database, kind: str, models: list[BaseModel], source: str = "test") -> int:
-    batch_id = start_batch(db, source, "test", None)
-    return write_batch(db, flatten(kind, to_arrow(kind, models), Provenance(batch_id, source)))
+    return store_models(db, kind, models, source)
 
 
 def content(model: BaseModel) -> dict[str, object]:

@@ -76,6 +76,24 @@ def to_arrow(kind: str, models: list[BaseModel]) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=arrow_schema(kind))
 
 
+def store_models(
+    db: Database, kind: str, models: list[BaseModel], source: str = "api", sender: str | None = None
+) -> int:
+    """Store validated models of one kind as one ingest batch; returns how many were new."""
+    batch_id = repository.start_batch(db, source, kind, sender)
+    provenance = Provenance(batch_id, source, sender, repository.now().isoformat())
+    stored = write_batch(db, flatten(kind, to_arrow(kind, models), provenance)) if models else 0
+    repository.finish_batch(
+        db,
+        batch_id,
+        read=len(models),
+        stored=stored,
+        duplicates=len(models) - stored,
+        quarantined=0,
+    )
+    return stored
+
+
 def ingest_files(path: Path) -> list[Path]:
     """The canonical files to ingest: the file itself, or a directory's files.
 

@@ -209,7 +209,7 @@ class _Checker:
             left, right = self.type_of(node.this), self.type_of(node.expression)
             if "list" in (left, right):
                 raise self.fail(node, "a list field cannot be compared; use has() or has_any()")
-            self.same(node, left, right, node.key.upper())
+            self.same(node.expression, left, right, node.key.upper())
             return "boolean"
         if isinstance(node, _ARITHMETIC):
             for side in (node.this, node.expression):

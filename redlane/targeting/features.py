@@ -286,8 +286,8 @@ SELECT
     substr(b.place_of_loading, 1, 2) AS loading_country, b.place_of_discharge,
     b.place_of_delivery, b.ts_ AS transshipment_places,
     CAST(b.transshipment_count AS INTEGER) AS transshipment_count,
-    list_distinct(list_concat([substr(b.place_of_loading, 1, 2)],
-        list_transform(b.ts_, lambda p: substr(p, 1, 2)), b.rc_)) AS route_countries,
+    list_sort(list_distinct(list_concat([substr(b.place_of_loading, 1, 2)],
+        list_transform(b.ts_, lambda p: substr(p, 1, 2)), b.rc_))) AS route_countries,
     b.hs_ AS hs_codes,
     substr(b.g_[1].hs_code, 1, 6) AS hs6, substr(b.g_[1].hs_code, 1, 4) AS hs4,
     lower(b.g_[1].description) AS goods_description,
@@ -358,9 +358,9 @@ SELECT
     p.legs_[1].origin AS origin, substr(p.legs_[1].origin, 1, 2) AS origin_country,
     list_concat(list_transform(p.legs_[1:p.arrival_leg_], lambda l: l.origin),
         [p.legs_[p.arrival_leg_].destination]) AS route_places,
-    list_distinct(list_transform(list_concat(
+    list_sort(list_distinct(list_transform(list_concat(
         list_transform(p.legs_[1:p.arrival_leg_], lambda l: l.origin),
-        [p.legs_[p.arrival_leg_].destination]), lambda c: substr(c, 1, 2))) AS route_countries,
+        [p.legs_[p.arrival_leg_].destination]), lambda c: substr(c, 1, 2)))) AS route_countries,
     CAST(p.arrival_leg_ - 1 AS INTEGER) AS transit_count,
     p.booking IS NOT NULL AS booked,
     CAST(epoch(p.legs_[1].departs_at - CAST(p.booked_at AS TIMESTAMP)) / 3600.0 AS DOUBLE)
@@ -423,7 +423,8 @@ SELECT
     CAST(p.imo_valid AS BOOLEAN) AS imo_valid, CAST(p.mmsi_valid AS BOOLEAN) AS mmsi_valid,
     p.arrival_place, p.departure_place, substr(p.departure_place, 1, 2) AS departure_country,
     list_transform(p.calls_, lambda c: c.place) AS call_places,
-    list_distinct(list_transform(p.calls_, lambda c: substr(c.place, 1, 2))) AS call_countries,
+    list_sort(list_distinct(list_transform(p.calls_, lambda c: substr(c.place, 1, 2))))
+        AS call_countries,
     CAST(p.call_count AS INTEGER) AS call_count,
     CAST(p.persons_on_board AS INTEGER) AS persons_on_board,
     CAST(p.day_ - p.c_.acquired_on AS INTEGER) AS owned_days,

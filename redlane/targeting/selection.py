@@ -73,9 +73,10 @@ def select(scored: pa.Table, engine: Engine, settings: SelectionSettings, seed: 
     offices = scored.column("office").to_numpy(zero_copy_only=False).astype(str)
     modes = scored.column("mode").to_numpy(zero_copy_only=False).astype(str)
     days = pc.cast(scored.column("day"), pa.string()).to_numpy(zero_copy_only=False).astype(str)
-    method = np.where(lanes != "green", METHOD_PROFILES, "")
-    status = np.where(lanes != "green", STATUS_SELECTED, "")
-    lane = lanes.copy()
+    # object arrays: fixed-width numpy strings would cut "over_capacity" to the width of "selected"
+    method = np.where(lanes != "green", METHOD_PROFILES, "").astype(object)
+    status = np.where(lanes != "green", STATUS_SELECTED, "").astype(object)
+    lane = lanes.astype(object)
 
     # Random control group, per office, mode and day, from the targets not selected.
     group = np.char.add(np.char.add(np.char.add(offices, "\x1f"), modes), np.char.add("\x1f", days))
