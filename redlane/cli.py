@@ -51,7 +51,9 @@ from redlane.targeting import (
     target,
     worklist,
 )
+from redlane.targeting.engine import Thresholds
 from redlane.targeting.feedback import record_result_row
+from redlane.targeting.run import load_settings
 
 app = typer.Typer(help="redlane: targeting and intelligence exchange for customs and police.")
 db_app = typer.Typer(help="The operational store.")
@@ -305,6 +307,10 @@ def target_command(
     seed: Annotated[int, typer.Option(help="Seed of the random control group.")] = 1,
     random_rate: Annotated[float, typer.Option(help="Random share per office and mode.")] = 0.005,
     capacity: Annotated[int, typer.Option(help="Physical controls per office and day.")] = 80,
+    settings: Annotated[
+        Path | None,
+        typer.Option(help="YAML: random rates per mode, capacity per office, score thresholds."),
+    ] = None,
     lists: ListsOption = None,
     database: DatabaseOption = None,
 ) -> None:
@@ -312,12 +318,16 @@ def target_command(
     db = _open(database)
     db.upgrade()
     try:
+        if settings is not None:
+            chosen, thresholds = load_settings(settings)
+        else:
+            chosen, thresholds = SelectionSettings(random_rate, capacity=capacity), Thresholds()
         window = _window(db, input, since, until)
-        settings = SelectionSettings(random_rate=random_rate, capacity=capacity)
         with _progress() as progress:
             run = target(
-                db, _profiles(db, profiles, lists), window, settings=settings, seed=seed,
-                lists=load_lists(lists), on_progress=_tracker(progress),
+                db, _profiles(db, profiles, lists), window, settings=chosen,
+                thresholds=thresholds, seed=seed, lists=load_lists(lists),
+                on_progress=_tracker(progress),
             )  # fmt: skip
     except (ValueError, FileNotFoundError) as exc:
         raise _fail(exc) from exc

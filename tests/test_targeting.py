@@ -10,6 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 from conftest import make_consignment, make_control_result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from redlane.demo import TRUTH_DIR, generate
@@ -30,6 +32,7 @@ from redlane.targeting import (
     starter_profiles,
     target,
 )
+from redlane.targeting.run import load_settings
 
 DAY = date(2026, 11, 2)
 
@@ -238,3 +241,90 @@ def test_starter_profiles_find_most_planted_contraband_on_a_demo_day(
     profiles = methods["profiles"]
     assert profiles.hit_rate is not None and profiles.hit_rate > 0.3
     assert profiles.lift is not None and profiles.lift_low is not None and profiles.lift_low > 1
+
+
+def test_selection_settings_file_fails_loudly_on_a_wrong_key(tmp_path: Path) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text("random_rates: {air-passenger: 0.002}\ncapacities: {NL000396: 120}\n")
+    settings, thresholds = load_settings(good)
+    assert settings.random_rates == {"air-passenger": 0.002}
+    assert settings.capacities == {"NL000396": 120} and settings.capacity == 80
+    assert (thresholds.red, thresholds.yellow) == (100, 60)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("capacity: 40\nrandom_rat: 0.01\n")
+    with pytest.raises(ValueError, match="random_rat: Extra inputs are not permitted"):
+        load_settings(bad)
+    bad.write_text("random_rate: 2\n")
+    with pytest.raises(ValueError, match="random_rate: Input should be less than or equal to 1"):
+        load_settings(bad)
+
+
+TRICKY = [
+    profile("X-DIV", "total_value / total_gross_mass_kg < 0.5 OR total_packages % 0 = 1", 11),
+    profile("X-DEC", "container_count * 0.1 > 0.3 AND freight_to_value >= 0.25", 12),
+    profile("X-BIG", "consignee_prior_documents * 1000000 > 5 AND -total_value < -10.5", 13),
+    profile("X-IN", "origin_country NOT IN ('EC', NULL) OR hs4 IN ('0803', NULL)", 14),
+    profile("X-LIKE", "goods_description LIKE 'ba_ana%' OR consignee_name ILIKE '%BV'", 15),
+    profile("X-NULL", "reefer IS TRUE AND NOT (seal_mismatch) AND value_per_kg_ratio IS NULL", 16),
+    profile(
+        "X-BETWEEN", "total_packages BETWEEN 10 AND NULL OR abs(total_value) BETWEEN 1 AND 9", 17
+    ),
+    profile("X-LIST", "any_like(hs_codes, '08%') AND NOT has(route_countries, 'NL')", 18, "red"),
+    profile("X-DATE", "day > DATE '2026-11-02' AND coalesce(freight_terms, 'x') = 'prepaid'", 19),
+    profile("X-LEN", "length(goods_description) > 6 AND length(hs_codes) = 1", 20, "yellow"),
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_single_record_closures_agree_with_the_batch_query(data: st.DataObject) -> None:
+    words = st.sampled_from(["EC", "NL", "0803", "080390", "bananas", "Nova BV", "prepaid", ""])
+    maybe = lambda s: st.none() | s  # noqa: E731
+    value = {
+        "string": maybe(words),
+        "integer": maybe(st.integers(-5, 40)),
+        "number": maybe(st.sampled_from([0.0, 0.1, 0.25, 0.3, 1.0, 10.5, -3.0, 1e6])),
+        "boolean": maybe(st.booleans()),
+        "date": maybe(st.dates(date(2026, 10, 30), date(2026, 11, 5))),
+        "list": maybe(st.lists(maybe(words), max_size=3)),
+    }
+    from redlane.targeting import CATALOGUE
+
+    fields = CATALOGUE["consignment"]
+    rows = data.draw(
+        st.lists(
+            st.fixed_dictionaries(
+                {
+                    "mode": st.sampled_from(["sea", "air"]),
+                    **{name: value[f.type] for name, f in fields.items() if name != "mode"},
+                }  # fmt: skip
+            ),
+            min_size=1,
+            max_size=8,
+        )
+    )
+    for i, row in enumerate(rows):
+        row.update(target_kind="consignment", target_id=i, target_ref=f"R{i}")
+    table = _feature_table(rows)
+    engine = DuckDBEngine([*starter_profiles(), *TRICKY])
+    batch = engine.score("consignment", table).to_pylist()
+    for row, scored in zip(table.to_pylist(), batch, strict=True):
+        one = engine.score_one("consignment", row)
+        assert sorted(h.profile_id for h in one.hits) == sorted(
+            engine.compiled.profiles[i].id for i in scored["hits"]
+        ), row
+        assert (one.score, one.lane) == (scored["score"], scored["lane"])
+
+
+def _feature_table(rows: list[dict[str, object]]) -> pa.Table:
+    from redlane.targeting import CATALOGUE
+
+    types = {
+        "string": pa.string(), "integer": pa.int32(), "number": pa.float64(),
+        "boolean": pa.bool_(), "date": pa.date32(), "list": pa.list_(pa.string()),
+    }  # fmt: skip
+    schema = pa.schema(
+        [("target_kind", pa.string()), ("target_id", pa.int64()), ("target_ref", pa.string())]
+        + [(f.name, types[f.type]) for f in CATALOGUE["consignment"].values()]
+    )
+    return pa.Table.from_pylist(rows, schema=schema)

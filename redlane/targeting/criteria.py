@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal, cast
 
 import sqlglot
@@ -190,6 +191,10 @@ class _Checker:
             return "null"
         if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal):
             if node.to.this == exp.DataType.Type.DATE and node.this.is_string:
+                try:
+                    date.fromisoformat(node.this.this)
+                except ValueError as exc:
+                    raise self.fail(node, f"not a date: {node.this.this!r}") from exc
                 return "date"
             raise self.fail(node, "only DATE 'YYYY-MM-DD' literals may be typed")
         if isinstance(node, exp.Neg):
@@ -328,7 +333,10 @@ class _Emitter:
         if isinstance(node, exp.Column):
             return f"`{node.name.lower()}`" if self.dialect == "spark" else f'"{node.name.lower()}"'
         if isinstance(node, exp.Literal):
-            return self.quote(node.this) if node.is_string else str(node.this)
+            if node.is_string:
+                return self.quote(node.this)
+            # Decimals as doubles, so that SQL and the single-record closures compute alike.
+            return str(node.this) if node.this.isdigit() else f"CAST({node.this} AS DOUBLE)"
         if isinstance(node, exp.Boolean):
             return "TRUE" if node.this else "FALSE"
         if isinstance(node, exp.Null):
@@ -337,10 +345,20 @@ class _Emitter:
             return f"DATE {self.quote(node.this.this)}"
         if isinstance(node, exp.Neg):
             return f"(-{e(node.this)})"
+        arithmetic: dict[type[exp.Expression], str] = {
+            exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%",
+        }  # fmt: skip
+        if type(node) in arithmetic:
+            # In doubles, so nothing overflows; a zero divisor gives NULL instead of an error
+            # that would stop the whole batch.
+            left = f"CAST({e(node.this)} AS DOUBLE)"
+            right = f"CAST({e(node.expression)} AS DOUBLE)"
+            if isinstance(node, (exp.Div, exp.Mod)):
+                right = f"nullif({right}, 0)"
+            return f"({left} {arithmetic[type(node)]} {right})"
         binary: dict[type[exp.Expression], str] = {
             exp.And: "AND", exp.Or: "OR", exp.EQ: "=", exp.NEQ: "<>", exp.GT: ">",
-            exp.GTE: ">=", exp.LT: "<", exp.LTE: "<=", exp.Add: "+", exp.Sub: "-",
-            exp.Mul: "*", exp.Div: "/", exp.Mod: "%",
+            exp.GTE: ">=", exp.LT: "<", exp.LTE: "<=",
         }  # fmt: skip
         for kind, op in binary.items():
             if type(node) is kind:

@@ -57,14 +57,14 @@ class SuggestedAction(StrEnum):
 
 Mode = Literal["sea", "air-cargo", "air-passenger", "yacht", "road", "any"]
 
-#: What each mode targets, and the condition that narrows the targets to the mode.
-MODE_TARGETS: dict[str, tuple[TargetKind, str]] = {
-    "sea": ("consignment", "\"mode\" = 'sea'"),
-    "air-cargo": ("consignment", "\"mode\" = 'air'"),
-    "any": ("consignment", "TRUE"),
-    "air-passenger": ("traveller", "TRUE"),
-    "yacht": ("movement", "\"conveyance_kind\" = 'yacht'"),
-    "road": ("movement", "\"conveyance_kind\" = 'truck'"),
+#: What each mode targets, and the (field, value) that narrows the targets to the mode.
+MODE_TARGETS: dict[str, tuple[TargetKind, tuple[str, str] | None]] = {
+    "sea": ("consignment", ("mode", "sea")),
+    "air-cargo": ("consignment", ("mode", "air")),
+    "any": ("consignment", None),
+    "air-passenger": ("traveller", None),
+    "yacht": ("movement", ("conveyance_kind", "yacht")),
+    "road": ("movement", ("conveyance_kind", "truck")),
 }
 
 

@@ -6,11 +6,15 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import yaml
+from pydantic import Field, ValidationError
 from sqlalchemy import insert, select
 
+from redlane.model.base import RedlaneModel
 from redlane.store.database import Database
 from redlane.store.schema import selections, targeting_runs
 from redlane.targeting.catalogue import TargetKind
@@ -22,6 +26,36 @@ from redlane.targeting.selection import SelectionSettings
 from redlane.targeting.selection import select as select_targets
 
 ProgressCallback = Callable[[str, int, int], None]
+
+
+class SettingsFile(RedlaneModel):
+    """What a selection settings file may say; anything else is refused by name."""
+
+    random_rate: float = Field(default=0.005, ge=0, le=1)
+    random_rates: dict[str, float] = Field(default_factory=dict)
+    capacity: int = Field(default=80, ge=0)
+    capacities: dict[str, int] = Field(default_factory=dict)
+    red_score: int = Field(default=100, ge=1)
+    yellow_score: int = Field(default=60, ge=1)
+
+
+def load_settings(path: Path) -> tuple[SelectionSettings, Thresholds]:
+    """Selection settings and score thresholds from YAML; a wrong key or value stops here,
+    named, instead of silently falling back to a default."""
+    try:
+        data = yaml.safe_load(path.read_text("utf-8")) or {}
+        parsed = SettingsFile.model_validate(data)
+        settings = SelectionSettings(
+            parsed.random_rate, parsed.random_rates, parsed.capacity, parsed.capacities
+        )
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: cannot read the settings: {exc}") from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ValueError(f"{path}: {problems}") from exc
+    return settings, Thresholds(red=parsed.red_score, yellow=parsed.yellow_score)
 
 
 @dataclass(frozen=True)
