@@ -23,7 +23,7 @@ run: install
 	$(BIN)/redlane target --since 2026-11-04 --out var/selections.csv
 	$(BIN)/redlane demo controls --traffic var/demo --out var/results.csv
 	$(BIN)/redlane result import var/results.csv
-	$(BIN)/redlane report performance
+	$(BIN)/redlane report performance --chart var/performance.png
 
 lint: install
 	$(BIN)/ruff check redlane tests bench

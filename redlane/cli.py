@@ -22,6 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from redlane.api import create_app
 from redlane.config import ConfigError
 from redlane.demo import generate as generate_traffic
 from redlane.demo.controls import simulate_controls
@@ -51,6 +52,7 @@ from redlane.targeting import (
     target,
     worklist,
 )
+from redlane.targeting.charts import performance_chart
 from redlane.targeting.engine import Thresholds
 from redlane.targeting.feedback import record_result_row
 from redlane.targeting.run import load_settings
@@ -470,6 +472,9 @@ def report_performance(
     since: Annotated[str | None, typer.Option(help="First day (YYYY-MM-DD).")] = None,
     until: Annotated[str | None, typer.Option(help="Day after the last.")] = None,
     profiles: ProfilesOption = None,
+    chart: Annotated[
+        Path | None, typer.Option(help="Also draw hit rates per profile (PNG or SVG).")
+    ] = None,
     database: DatabaseOption = None,
 ) -> None:
     """Selections, controls, hits, hit rate and lift over random, per method and profile."""
@@ -491,6 +496,11 @@ def report_performance(
             )  # fmt: skip
         console.print(table)
     console.print(f"random control group hit rate: {_pct(result.random_hit_rate) or 'no controls'}")
+    if chart is not None:
+        try:
+            console.print(f"chart: {performance_chart(result, chart)}")
+        except ValueError as exc:
+            raise _fail(exc) from exc
 
 
 @app.command("backtest")
@@ -529,6 +539,24 @@ def demo_controls(
     """Control every red selection and write what the ground truth says was found."""
     rows = simulate_controls(_open(database), traffic, out)
     console.print(f"{rows:,} controls written to {out}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    database: DatabaseOption = None,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /docs); needs REDLANE_API_TOKEN."""
+    import uvicorn
+
+    db = _open(database)
+    db.upgrade()
+    try:
+        api = create_app(db)
+    except ConfigError as exc:
+        raise _fail(exc) from exc
+    uvicorn.run(api, host=host, port=port)
 
 
 if __name__ == "__main__":

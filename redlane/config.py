@@ -34,6 +34,26 @@ def database_url(value: str | None = None) -> URL:
     return url
 
 
+MIN_TOKEN_LENGTH = 24
+
+
+def api_token(value: str | None = None) -> str:
+    """The API's bearer token (default: REDLANE_API_TOKEN). There is no default token: the
+    API does not start without one, and a short one is refused."""
+    raw = (value if value is not None else os.environ.get("REDLANE_API_TOKEN", "")).strip()
+    if not raw:
+        raise ConfigError(
+            "REDLANE_API_TOKEN is not set; the API needs a bearer token "
+            f'(at least {MIN_TOKEN_LENGTH} characters, e.g. from `python -c "import secrets; '
+            'print(secrets.token_urlsafe(32))"`)'
+        )
+    if len(raw) < MIN_TOKEN_LENGTH:
+        raise ConfigError(
+            f"REDLANE_API_TOKEN is {len(raw)} characters; at least {MIN_TOKEN_LENGTH} are needed"
+        )
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: URL

@@ -191,3 +191,15 @@ def test_profile_not_better_than_random_is_flagged(db: Database) -> None:
     record_results(db, results)
     (dull,) = performance(db).profiles
     assert dull.review == "hit rate 0.0% not above random (10.0%)"
+
+
+def test_performance_chart_is_drawn_or_refused_when_empty(db: Database, tmp_path: Path) -> None:
+    from redlane.targeting.charts import performance_chart
+
+    with pytest.raises(ValueError, match="nothing to chart"):
+        performance_chart(performance(db), tmp_path / "empty.png")
+    _history(db)
+    png = performance_chart(performance(db), tmp_path / "charts" / "performance.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = performance_chart(performance(db), tmp_path / "performance.svg").read_text()
+    assert "P1" in svg and "P2" in svg and "random 5.0%" in svg

@@ -297,7 +297,7 @@ def test_single_record_closures_agree_with_the_batch_query(data: st.DataObject) 
                 {
                     "mode": st.sampled_from(["sea", "air"]),
                     **{name: value[f.type] for name, f in fields.items() if name != "mode"},
-                }  # fmt: skip
+                }
             ),
             min_size=1,
             max_size=8,

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+import pyarrow as pa
+from sqlalchemy import Select, func, insert, select, types, update
 
 from redlane.intake.canonical import Problem
 from redlane.store.database import Database
@@ -101,3 +102,41 @@ def count_rows(db: Database, table_names: Iterable[str]) -> dict[str, int]:
             table = metadata.tables[name]
             counts[name] = int(conn.execute(select(func.count()).select_from(table)).scalar_one())
     return counts
+
+
+def _arrow_type(sql_type: types.TypeEngine[Any]) -> pa.DataType:
+    """The Arrow type for a column type, so that even an all-null column keeps its type."""
+    if isinstance(sql_type, types.Boolean):
+        return pa.bool_()
+    if isinstance(sql_type, types.Integer):
+        return pa.int64()
+    if isinstance(sql_type, (types.Float, types.Numeric)):
+        return pa.float64()
+    if isinstance(sql_type, types.DateTime):
+        return pa.timestamp("us")
+    if isinstance(sql_type, types.Date):
+        return pa.date32()
+    return pa.string()
+
+
+def fetch_arrow(db: Database, query: Select[Any]) -> pa.Table:
+    """A query's rows as an Arrow table, column-wise, typed from the query's columns."""
+    columns = list(query.selected_columns)
+    with db.engine.connect() as conn:
+        rows = conn.execute(query).fetchall()
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+    return pa.table(
+        {
+            c.name: pa.array([_naive_utc(v) for v in col], _arrow_type(c.type))
+            if isinstance(c.type, types.DateTime)
+            else pa.array(list(col), _arrow_type(c.type))
+            for c, col in zip(columns, values, strict=True)
+        }
+    )
+
+
+def _naive_utc(value: Any) -> Any:
+    # PostgreSQL hands back aware timestamps, SQLite the naive UTC text we stored
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return value

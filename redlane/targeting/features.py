@@ -20,6 +20,7 @@ import pyarrow as pa
 from sqlalchemy import ColumnElement, Select, Table, and_, func, select
 
 from redlane.store.database import Database
+from redlane.store.repository import fetch_arrow
 from redlane.store.schema import consignments, movements, parties, travellers
 from redlane.targeting.catalogue import CATALOGUE, TargetKind
 
@@ -41,30 +42,18 @@ class Window:
     ids: tuple[int, ...] = ()
 
 
-def _fetch(db: Database, query: Select[Any]) -> pa.Table:
-    """A query's rows as an Arrow table (column-wise, with the query's column names)."""
-    with db.engine.connect() as conn:
-        result = conn.execute(query)
-        names = list(result.keys())
-        rows = result.fetchall()
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    return pa.table({name: pa.array(list(col)) for name, col in zip(names, columns, strict=True)})
-
-
 def _fetch_in(
     db: Database, query: Select[Any], column: ColumnElement[Any], keys: Sequence[Any]
 ) -> pa.Table:
     """`query` restricted to `column IN keys`, in chunks; the parts concatenated."""
     keys = sorted({k for k in keys if k is not None})
     parts = [
-        _fetch(db, query.where(column.in_(keys[i : i + _IN_CHUNK])))
+        fetch_arrow(db, query.where(column.in_(keys[i : i + _IN_CHUNK])))
         for i in range(0, len(keys), _IN_CHUNK)
     ]
     if not parts:
-        return _fetch(db, query.where(column.in_([])))
-    return pa.concat_tables(
-        [p for p in parts if p.num_rows] or parts[:1], promote_options="permissive"
-    )
+        return fetch_arrow(db, query.where(column.in_([])))
+    return pa.concat_tables(parts)
 
 
 def _day_column(kind: TargetKind) -> ColumnElement[Any]:
@@ -109,7 +98,7 @@ def read_targets(db: Database, kind: TargetKind, window: Window) -> pa.Table:
     query = (
         select(table).where(and_(True, *_window_filter(table, kind, window))).order_by(table.c.id)
     )
-    return _fetch(db, query)
+    return fetch_arrow(db, query)
 
 
 def compute_features(db: Database, kind: TargetKind, targets: pa.Table) -> pa.Table:
@@ -171,7 +160,7 @@ def _value_norms(db: Database, first: date, last: date) -> pa.Table:
         consignments.c.arrival_date >= first - timedelta(days=LOOKBACK_DAYS),
         consignments.c.arrival_date <= last,
     )
-    return _fetch(db, query)
+    return fetch_arrow(db, query)
 
 
 def _consignment_context(db: Database, targets: pa.Table) -> dict[str, pa.Table]:
@@ -221,7 +210,7 @@ def _movement_context(db: Database, targets: pa.Table) -> dict[str, pa.Table]:
         consignments.c.total_gross_mass_kg,
     )  # fmt: skip
     return {
-        "history": _fetch(db, history_query),
+        "history": fetch_arrow(db, history_query),
         "cargo": _fetch_in(db, cargo_query, consignments.c.movement_ref, refs),
         "norm_rows": _value_norms(db, first, last),
     }

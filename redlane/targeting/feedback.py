@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import duckdb
 import pyarrow as pa
@@ -31,6 +31,7 @@ from redlane.store import repository
 from redlane.store.bulk import write_batch
 from redlane.store.database import Database
 from redlane.store.flatten import Provenance, flatten
+from redlane.store.repository import fetch_arrow
 from redlane.store.schema import control_results, selections
 from redlane.targeting.profiles import RiskProfile, Status
 
@@ -51,7 +52,9 @@ class ResultImport:
     problems: list[Problem] = field(default_factory=list)
 
 
-def _result_from_row(row: dict[str, str]) -> dict[str, Any]:
+def result_from_row(row: dict[str, str]) -> dict[str, Any]:
+    """The fields of a control result from a CSV row (blank cells are missing values)."""
+
     def blank(name: str) -> str | None:
         value = (row.get(name) or "").strip()
         return value or None
@@ -75,29 +78,36 @@ def _result_from_row(row: dict[str, str]) -> dict[str, Any]:
     return data
 
 
-def read_results_csv(path: Path) -> tuple[list[ControlResult], list[Problem], int]:
-    """Parse a results CSV: the valid results, a problem per bad row (line, field, reason)."""
+def read_results(handle: TextIO, name: str) -> tuple[list[ControlResult], list[Problem], int]:
+    """Parse results CSV text: the valid results, a problem per bad row (line, field, reason),
+    and the rows read. A header without the needed columns raises ValueError."""
     results: list[ControlResult] = []
     problems: list[Problem] = []
     read = 0
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"office", "controlled_on", "outcome"} - set(reader.fieldnames or [])
-        if missing or not ({"transport_document", "target_ref"} & set(reader.fieldnames or [])):
-            need = ", ".join(RESULT_COLUMNS)
-            raise ValueError(f"{path}: header must name the columns {need}")
-        for row in reader:
-            read += 1
-            line = reader.line_num
-            raw = json.dumps(row)
-            try:
-                results.append(ControlResult.model_validate(_result_from_row(row)))
-            except ValidationError as exc:
-                errors = [
-                    (".".join(str(p) for p in e["loc"]) or None, e["msg"]) for e in exc.errors()
-                ]
-                problems.append(Problem.from_errors(f"line {line}", errors, raw, "control_result"))
+    reader = csv.DictReader(handle)
+    columns = set(reader.fieldnames or [])
+    if {"office", "controlled_on", "outcome"} - columns or not {
+        "transport_document", "target_ref"
+    } & columns:  # fmt: skip
+        raise ValueError(f"{name}: header must name the columns {', '.join(RESULT_COLUMNS)}")
+    for row in reader:
+        read += 1
+        try:
+            results.append(ControlResult.model_validate(result_from_row(row)))
+        except ValidationError as exc:
+            errors = [(".".join(str(p) for p in e["loc"]) or None, e["msg"]) for e in exc.errors()]
+            problems.append(
+                Problem.from_errors(
+                    f"line {reader.line_num}", errors, json.dumps(row), "control_result"
+                )
+            )
     return results, problems, read
+
+
+def read_results_csv(path: Path) -> tuple[list[ControlResult], list[Problem], int]:
+    """`read_results` of a file."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        return read_results(handle, str(path))
 
 
 def record_results(
@@ -134,7 +144,7 @@ def record_results(
 def record_result_row(db: Database, row: dict[str, str], source: str = "cli") -> ResultImport:
     """Store one result given as the fields of a CSV row; raises ValueError naming the field."""
     try:
-        result = ControlResult.model_validate(_result_from_row(row))
+        result = ControlResult.model_validate(result_from_row(row))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -199,15 +209,6 @@ def lift_interval(
     return ratio, ratio * math.exp(-1.96 * se), ratio * math.exp(1.96 * se)
 
 
-def _fetch(db: Database, query: Any) -> pa.Table:
-    with db.engine.connect() as conn:
-        result = conn.execute(query)
-        names = list(result.keys())
-        rows = result.fetchall()
-    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
-    return pa.table({n: pa.array(list(c)) for n, c in zip(names, columns, strict=True)})
-
-
 _PERFORMANCE_SQL = """
 WITH sel AS (
     SELECT DISTINCT ON (target_kind, target_ref, method) *
@@ -243,8 +244,8 @@ def performance(
         query = query.where(selections.c.day >= since)
     if until is not None:
         query = query.where(selections.c.day < until)
-    chosen = _fetch(db, query)
-    results = _fetch(
+    chosen = fetch_arrow(db, query)
+    results = fetch_arrow(
         db,
         select(
             control_results.c.target_kind,
