@@ -59,7 +59,7 @@ class Criteria:
     lists: ReferenceLists
 
     def sql(self, dialect: Dialect = "duckdb") -> str:
-        return _Emitter(dialect, self.lists).emit(self.tree)
+        return _Emitter(dialect, self.lists, self.target).emit(self.tree)
 
 
 _NUMERIC = ("integer", "number")
@@ -308,9 +308,10 @@ class _Checker:
 class _Emitter:
     """Validated trees to engine SQL; only the node types the checker lets through."""
 
-    def __init__(self, dialect: Dialect, lists: ReferenceLists) -> None:
+    def __init__(self, dialect: Dialect, lists: ReferenceLists, target: TargetKind) -> None:
         self.dialect = dialect
         self.lists = lists
+        self.catalogue = CATALOGUE[target]
 
     @staticmethod
     def quote(value: str) -> str:
@@ -390,7 +391,13 @@ class _Emitter:
             if isinstance(node, kind):
                 return f"{name}({e(node.this)})"
         if isinstance(node, exp.Length):
-            return f"{'len' if self.dialect == 'duckdb' else 'size'}({e(node.this)})"
+            if self.dialect == "duckdb":
+                return f"len({e(node.this)})"
+            arg = node.this
+            is_list = (
+                isinstance(arg, exp.Column) and self.catalogue[arg.name.lower()].type == "list"
+            )
+            return f"{'size' if is_list else 'length'}({e(arg)})"
         if isinstance(node, exp.Coalesce):
             return f"coalesce({', '.join(e(a) for a in [node.this, *node.expressions])})"
         if isinstance(node, exp.Anonymous):

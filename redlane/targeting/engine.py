@@ -165,11 +165,16 @@ class CompiledProfiles:
                 for i, p in enumerate(self.profiles)
                 if p.target == kind
             ]
-            hits = "[" + ", ".join(cases) + "]::INTEGER[]" if cases else "[]::INTEGER[]"
+            mode = _MODE_OF[kind] if dialect == "duckdb" else _MODE_OF[kind].replace('"', "`")
+            if dialect == "duckdb":
+                listed = "[" + ", ".join(cases) + "]::INTEGER[]"
+                hits = f"list_filter({listed}, lambda h_: h_ IS NOT NULL)"
+            else:
+                listed = "array(" + ", ".join(f"CAST({c} AS INT)" for c in cases) + ")"
+                hits = f"filter({listed}, h_ -> h_ IS NOT NULL)" if cases else "array()"
             self.sql[kind] = (
-                f"SELECT target_kind, target_id, target_ref, office, day, "
-                f"{_MODE_OF[kind]} AS mode, "
-                f"list_filter({hits}, lambda h_: h_ IS NOT NULL) AS hits FROM features"
+                "SELECT target_kind, target_id, target_ref, office, day, "
+                f"{mode} AS mode, {hits} AS hits FROM features"
             )
 
 
