@@ -25,6 +25,7 @@ run: install
 	$(BIN)/redlane demo controls --traffic var/demo --out var/results.csv
 	$(BIN)/redlane result import var/results.csv
 	$(BIN)/redlane report performance --chart var/performance.png
+	$(BIN)/redlane worklist --limit 10
 
 lint: install
 	$(BIN)/ruff check redlane tests bench

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
@@ -25,7 +26,7 @@ from rich.table import Table
 from redlane.api import create_app
 from redlane.config import ConfigError
 from redlane.demo import generate as generate_traffic
-from redlane.demo.controls import simulate_controls
+from redlane.demo.controls import demo_recall, simulate_controls
 from redlane.intake.canonical import FormatError
 from redlane.intake.pipeline import IngestSummary
 from redlane.intake.pipeline import ingest as ingest_path
@@ -62,7 +63,8 @@ db_app = typer.Typer(help="The operational store.")
 quarantine_app = typer.Typer(help="Records refused at intake, with the reason.")
 app.add_typer(db_app, name="db")
 app.add_typer(quarantine_app, name="quarantine")
-console = Console()
+# Piped or logged output (make run, CI) gets room for the worklist's reasons.
+console = Console(width=None if sys.stdout.isatty() else 140)
 
 DatabaseOption = Annotated[
     str | None,
@@ -285,7 +287,7 @@ def _print_worklist(rows: list[dict[str, Any]]) -> None:
         table.add_column(name)
     for row in rows:
         why = "; ".join(
-            f"{r['profile']} v{r['version']} (+{r['weight']}): {r['rationale'][:70]}"
+            f"{r['profile']} v{r['version']} (+{r['weight']}) {r.get('title', '')}"
             if "profile" in r
             else "random control-group draw"
             for r in row["reasons"][:3]
@@ -530,6 +532,16 @@ def backtest_command(
         console.print("e.g. " + ", ".join(result.examples))
 
 
+@app.command("worklist")
+def worklist_command(
+    run: Annotated[int | None, typer.Option(help="Targeting run (default: all runs).")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="How many selections.")] = 15,
+    database: DatabaseOption = None,
+) -> None:
+    """The red selections to control, highest score first, with their reasons."""
+    _print_worklist(worklist(_open(database), run, limit))
+
+
 @demo_app.command("controls")
 def demo_controls(
     traffic: Annotated[Path, typer.Option(help="The generated traffic (with its truth).")],
@@ -537,8 +549,13 @@ def demo_controls(
     database: DatabaseOption = None,
 ) -> None:
     """Control every red selection and write what the ground truth says was found."""
-    rows = simulate_controls(_open(database), traffic, out)
-    console.print(f"{rows:,} controls written to {out}")
+    db = _open(database)
+    rows = simulate_controls(db, traffic, out)
+    found, planted = demo_recall(db, traffic)
+    console.print(
+        f"{rows:,} controls written to {out}; they find {found:,} of the {planted:,} planted "
+        "contraband targets of the targeted days"
+    )
 
 
 @app.command()

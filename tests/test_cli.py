@@ -72,3 +72,29 @@ def test_generate_refuses_an_unknown_record_kind(tmp_path: Path) -> None:
     result = runner.invoke(app, ["generate", "--out", str(tmp_path), "--kinds", "parcel"])
     assert result.exit_code == 2
     assert "parcel" in result.output
+
+
+def test_target_input_ingests_the_file_and_targets_only_its_records(
+    tmp_path: Path, database: str
+) -> None:
+    older = tmp_path / "older.jsonl"
+    older.write_text(make_consignment(7).model_dump_json() + "\n")
+    assert runner.invoke(app, ["ingest", str(older), "--database", database]).exit_code == 0
+    feed = tmp_path / "manifest.jsonl"
+    feed.write_text("".join(make_consignment(n).model_dump_json() + "\n" for n in (1, 2)))
+    out = tmp_path / "selections.csv"
+    result = runner.invoke(
+        app, ["target", "--input", str(feed), "--out", str(out), "--database", database]
+    )
+    assert result.exit_code == 0, result.output
+    assert "2 targets" in result.output
+    assert "MEDU00000007" not in out.read_text()
+    missing = runner.invoke(app, ["target", "--database", database])
+    assert missing.exit_code == 2 and "give --input FILE or --since DATE" in missing.output
+    settings = tmp_path / "selection.yaml"
+    settings.write_text("capacitty: 3\n")
+    wrong = runner.invoke(
+        app,
+        ["target", "--since", "2026-11-02", "--settings", str(settings), "--database", database],
+    )
+    assert wrong.exit_code == 2 and "capacitty" in wrong.output

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from redlane.demo import TRUTH_DIR, generate
-from redlane.demo.controls import simulate_controls
+from redlane.demo.controls import demo_recall, simulate_controls
 from redlane.intake.pipeline import ingest, store_models
 from redlane.model import ControlResult, Equipment, GoodsItem, RoledParty
 from redlane.store.database import Database
@@ -238,6 +238,7 @@ def test_starter_profiles_find_most_planted_contraband_on_a_demo_day(
     ).fetchall()
     assert planted >= 10
     assert found >= 0.6 * planted
+    assert demo_recall(sqlite_db, traffic) == (found, planted)
     profiles = methods["profiles"]
     assert profiles.hit_rate is not None and profiles.hit_rate > 0.3
     assert profiles.lift is not None and profiles.lift_low is not None and profiles.lift_low > 1

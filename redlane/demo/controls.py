@@ -46,7 +46,7 @@ def simulate_controls(db: Database, traffic: Path, out: Path, run_id: int | None
         writer.writerow(CSV_COLUMNS)
         for kind, ref, office, day in chosen:
             found = truth.get((kind, ref))
-            controlled_on = day if isinstance(day, date) else date.fromisoformat(str(day))
+            controlled_on = _day(day)
             document = ref if kind == "consignment" else ""
             if found:
                 writer.writerow(
@@ -68,3 +68,34 @@ def simulate_controls(db: Database, traffic: Path, out: Path, run_id: int | None
                     ]
                 )
     return len(chosen)
+
+
+def demo_recall(db: Database, traffic: Path) -> tuple[int, int]:
+    """How many planted contraband targets the controlled selections find, out of all planted
+    in the targets of the targeted days (every stored target of a day some run targeted)."""
+    from redlane.targeting.catalogue import TARGET_KINDS
+    from redlane.targeting.features import Window, features_for
+
+    with db.engine.connect() as conn:
+        days = sorted({_day(d) for (d,) in conn.execute(select(selections.c.day).distinct())})
+        controlled = {
+            (str(k), str(r))
+            for k, r in conn.execute(
+                select(selections.c.target_kind, selections.c.target_ref).where(
+                    selections.c.lane == "red", selections.c.status == "selected"
+                )
+            )
+        }
+    truth = _truth(traffic)
+    targets: set[tuple[str, str]] = set()
+    for day in days:
+        window = Window(since=day, until=date.fromordinal(day.toordinal() + 1))
+        for kind in TARGET_KINDS:
+            refs = features_for(db, kind, window).column("target_ref").to_pylist()
+            targets.update((kind, str(r)) for r in refs)
+    planted = {key for key in truth if key in targets}
+    return len(planted & controlled), len(planted)
+
+
+def _day(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))

@@ -61,6 +61,7 @@ class Hit:
     version: int
     weight: int
     lane: str
+    title: str
     rationale: str
     suggested_action: str | None
 
@@ -68,6 +69,7 @@ class Hit:
         return {
             "profile": self.profile_id,
             "version": self.version,
+            "title": self.title,
             "weight": self.weight,
             "lane": self.lane,
             "rationale": self.rationale,
@@ -145,6 +147,7 @@ class CompiledProfiles:
                 p.version,
                 p.weight,
                 p.action.lane.value,
+                p.title,
                 p.rationale,
                 p.action.suggested_action.value if p.action.suggested_action else None,
             )
