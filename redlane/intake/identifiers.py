@@ -169,17 +169,20 @@ def _compact_all(values: npt.ArrayLike) -> npt.NDArray[np.str_]:
     return np.char.replace(np.char.replace(strings, " ", ""), "-", "")
 
 
+def _ascii_rows(compacted: npt.NDArray[np.str_]) -> BoolArray:
+    """Which values are plain ASCII (the only ones `compact` upper-cases)."""
+    own_width = max(int(compacted.dtype.itemsize // 4), 1)
+    points = np.ascontiguousarray(compacted.astype(f"<U{own_width}")).view(np.uint32)
+    return np.asarray((points.reshape(len(compacted), own_width) < 128).all(axis=1), np.bool_)
+
+
 def _as_codes(
     compacted: npt.NDArray[np.str_], width: int
 ) -> tuple[npt.NDArray[np.uint32], BoolArray]:
     """Code points of the upper-cased values as a (n, width) matrix, and which are plain ASCII
     of exactly `width` characters. Works on numpy's fixed-width UCS4 form: no Python loop."""
     right_length = np.char.str_len(compacted) == width
-    own_width = max(int(compacted.dtype.itemsize // 4), 1)
-    points = np.ascontiguousarray(compacted.astype(f"<U{own_width}")).view(np.uint32)
-    ascii_only: BoolArray = np.asarray(
-        (points.reshape(len(compacted), own_width) < 128).all(axis=1), dtype=np.bool_
-    )
+    ascii_only = _ascii_rows(compacted)
     # Upper-casing is safe now: only ASCII remains that could pass, and it keeps its length.
     strings = np.char.upper(compacted).astype(f"<U{width}")
     matrix = np.ascontiguousarray(strings).view(np.uint32).reshape(-1, width)
@@ -217,7 +220,8 @@ def valid_imos(numbers: npt.ArrayLike) -> BoolArray:
     if np.size(numbers) == 0:
         return np.zeros(0, dtype=np.bool_)
     compacted = _compact_all(numbers)
-    prefixed = np.char.startswith(np.char.upper(compacted), "IMO")
+    # As in `compact`, only an ASCII value is upper-cased: with a dotless i there is no prefix.
+    prefixed = np.char.startswith(np.char.upper(compacted), "IMO") & _ascii_rows(compacted)
     # Only a leading 'IMO' is a prefix; numpy has no vectorised slice, so drop the first
     # occurrence where the value starts with it.
     compacted = np.where(
