@@ -56,6 +56,7 @@ from redlane.targeting import (
 from redlane.targeting.charts import performance_chart
 from redlane.targeting.engine import Thresholds
 from redlane.targeting.feedback import record_result_row
+from redlane.targeting.profiles import refresh_statuses
 from redlane.targeting.run import load_settings
 
 app = typer.Typer(help="redlane: targeting and intelligence exchange for customs and police.")
@@ -386,6 +387,7 @@ def profiles_list(database: DatabaseOption = None) -> None:
     table = Table(title="Risk profiles")
     for name in ("id", "version", "status", "mode", "weight", "lane", "title"):
         table.add_column(name)
+    refresh_statuses(db)
     for p in latest_profiles(db):
         table.add_row(p.id, str(p.version), p.status.value, p.mode, str(p.weight),
                       p.action.lane.value, p.title)  # fmt: skip

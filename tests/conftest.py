@@ -202,3 +202,20 @@ def make_control_result(ref: str = "MEDU00000001") -> ControlResult:
         outcome="seizure",
         seizures=[Seizure(drug="cocaine", quantity_kg=120.5, concealment="rip-on/rip-off bags")],
     )
+
+
+def feature_table(rows: list[dict[str, Any]], kind: str = "consignment") -> Any:
+    """Rows of catalogue fields as the feature table the engines score (missing fields null)."""
+    import pyarrow as pa
+
+    from redlane.targeting import CATALOGUE
+
+    types = {
+        "string": pa.string(), "integer": pa.int32(), "number": pa.float64(),
+        "boolean": pa.bool_(), "date": pa.date32(), "list": pa.list_(pa.string()),
+    }  # fmt: skip
+    schema = pa.schema(
+        [("target_kind", pa.string()), ("target_id", pa.int64()), ("target_ref", pa.string())]
+        + [(f.name, types[f.type]) for f in CATALOGUE[kind].values()]  # type: ignore[index]
+    )
+    return pa.Table.from_pylist(rows, schema=schema)

@@ -9,8 +9,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import pytest
+from conftest import feature_table
 
-from redlane.targeting import CATALOGUE, CriteriaError, catalogue_markdown, parse_criteria
+from redlane.targeting import CriteriaError, catalogue_markdown, parse_criteria
 from redlane.targeting.features import feature_columns
 
 LISTS = {"source": ("CO", "EC"), "hubs": ("PAMIT", "JMKIN")}
@@ -83,20 +84,9 @@ def test_the_issue_example_compiles_to_duckdb_and_spark() -> None:
 
 
 def _features(rows: list[dict[str, object]]) -> pa.Table:
-    types = {
-        "string": pa.string(), "integer": pa.int32(), "number": pa.float64(),
-        "boolean": pa.bool_(), "date": pa.date32(), "list": pa.list_(pa.string()),
-    }  # fmt: skip
-    schema = pa.schema(
-        [
-            pa.field("target_kind", pa.string()),
-            pa.field("target_id", pa.int64()),
-            pa.field("target_ref", pa.string()),
-            *[pa.field(f.name, types[f.type]) for f in CATALOGUE["consignment"].values()],
-        ]
-    )
-    assert schema.names == list(feature_columns("consignment"))
-    return pa.Table.from_pylist(rows, schema=schema)
+    table: pa.Table = feature_table(rows)
+    assert table.schema.names == list(feature_columns("consignment"))
+    return table
 
 
 @pytest.mark.parametrize(

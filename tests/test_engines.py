@@ -7,7 +7,8 @@ from datetime import date
 
 import numpy as np
 import pytest
-from test_targeting import TRICKY, _feature_table
+from conftest import feature_table
+from test_targeting import TRICKY
 
 from redlane.targeting import CATALOGUE, DuckDBEngine, starter_profiles
 
@@ -68,7 +69,7 @@ def _rows(n: int, seed: int) -> list[dict[str, object]]:
 
 def test_duckdb_and_spark_give_the_same_hits_scores_and_lanes(session: object) -> None:
     profiles = [*starter_profiles(), *TRICKY]
-    table = _feature_table(_rows(400, seed=11))
+    table = feature_table(_rows(400, seed=11))
     duck = DuckDBEngine(profiles).score("consignment", table).to_pylist()
     spark = SparkEngine(profiles, session=session).score("consignment", table).to_pylist()  # type: ignore[arg-type]
     assert sum(bool(r["hits"]) for r in duck) > 100  # the table exercises the profiles

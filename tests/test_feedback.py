@@ -52,9 +52,8 @@ def test_a_csv_without_the_columns_is_refused(db: Database, tmp_path: Path) -> N
         import_results(db, path)
 
 
-def _history(db: Database) -> None:
-    """Profile P1 selected 10 targets (8 controlled, 4 seizures of 10 kg); P2 selected 3 of
-    them and 2 more (4 controlled, 1 seizure); random drew 20 (all controlled, 1 seizure)."""
+def _selections(db: Database, rows: list[dict[str, object]]) -> None:
+    """A targeting run with these selections (each row's run is filled in)."""
     with db.engine.begin() as conn:
         run = conn.execute(
             insert(targeting_runs).values(
@@ -63,27 +62,34 @@ def _history(db: Database) -> None:
                 profiles="[]",
                 settings="{}",
                 seed=1,
-                targets=1000,
-                selected=32,
+                targets=len(rows),
+                selected=len(rows),
             )
         ).inserted_primary_key
         assert run is not None
+        conn.execute(insert(selections), [{**row, "run_id": run[0]} for row in rows])
 
-        def row(ref: str, method: str, cited: list[str]) -> dict[str, object]:
-            reasons = (
-                [{"profile": p, "version": 1} for p in cited] if cited else [{"method": method}]
-            )
-            return {
-                "run_id": run[0], "target_kind": "consignment", "target_id": 0,
-                "target_ref": ref, "office": "NL1", "mode": "sea", "day": DAY, "lane": "red",
-                "method": method, "status": "selected", "score": 100,
-                "suggested_action": None, "reasons": json.dumps(reasons),
-            }  # fmt: skip
 
-        rows = [row(f"A{i}", "profiles", ["P1", "P2"] if i < 3 else ["P1"]) for i in range(10)]
-        rows += [row(f"B{i}", "profiles", ["P2"]) for i in range(2)]
-        rows += [row(f"R{i}", "random", []) for i in range(20)]
-        conn.execute(insert(selections), rows)
+def _selection(ref: str, method: str, reasons: list[dict[str, object]]) -> dict[str, object]:
+    return {
+        "target_kind": "consignment", "target_id": 0, "target_ref": ref, "office": "NL1",
+        "mode": "sea", "day": DAY, "lane": "red", "method": method, "status": "selected",
+        "score": 100, "suggested_action": None, "reasons": json.dumps(reasons),
+    }  # fmt: skip
+
+
+def _history(db: Database) -> None:
+    """Profile P1 selected 10 targets (8 controlled, 4 seizures of 10 kg); P2 selected 3 of
+    them and 2 more (4 controlled, 1 seizure); random drew 20 (all controlled, 1 seizure)."""
+
+    def row(ref: str, method: str, cited: list[str]) -> dict[str, object]:
+        reasons = [{"profile": p, "version": 1} for p in cited] if cited else [{"method": method}]
+        return _selection(ref, method, reasons)
+
+    rows = [row(f"A{i}", "profiles", ["P1", "P2"] if i < 3 else ["P1"]) for i in range(10)]
+    rows += [row(f"B{i}", "profiles", ["P2"]) for i in range(2)]
+    rows += [row(f"R{i}", "random", []) for i in range(20)]
+    _selections(db, rows)
 
     def result(ref: str, seized: bool) -> ControlResult:
         return ControlResult(
@@ -140,40 +146,10 @@ def test_profile_not_better_than_random_is_flagged(db: Database) -> None:
         ControlResult(target_ref=f"X{i}", office="NL1", controlled_on=DAY, outcome="no_finding")
         for i in range(30)
     ]
-    with db.engine.begin() as conn:
-        run = conn.execute(
-            insert(targeting_runs).values(
-                started_at=datetime.now(UTC),
-                window="{}",
-                profiles="[]",
-                settings="{}",
-                seed=1,
-                targets=60,
-                selected=60,
-            )
-        ).inserted_primary_key
-        assert run is not None
-        conn.execute(
-            insert(selections),
-            [
-                {
-                    "run_id": run[0],
-                    "target_kind": "consignment",
-                    "target_id": 0,
-                    "target_ref": f"X{i}",
-                    "office": "NL1",
-                    "mode": "sea",
-                    "day": DAY,
-                    "lane": "red",
-                    "method": "profiles" if i < 30 else "random",
-                    "status": "selected",
-                    "score": 1,
-                    "suggested_action": None,
-                    "reasons": json.dumps([{"profile": "DULL", "version": 1}]),
-                }
-                for i in range(60)
-            ],
-        )
+    cited = [{"profile": "DULL", "version": 1}]
+    _selections(
+        db, [_selection(f"X{i}", "profiles" if i < 30 else "random", cited) for i in range(60)]
+    )
     results += [
         ControlResult(
             target_ref=f"X{i}",

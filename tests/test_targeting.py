@@ -9,7 +9,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
-from conftest import make_consignment, make_control_result
+from conftest import feature_table, make_consignment, make_control_result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -306,7 +306,7 @@ def test_single_record_closures_agree_with_the_batch_query(data: st.DataObject) 
     )
     for i, row in enumerate(rows):
         row.update(target_kind="consignment", target_id=i, target_ref=f"R{i}")
-    table = _feature_table(rows)
+    table = feature_table(rows)
     engine = DuckDBEngine([*starter_profiles(), *TRICKY])
     batch = engine.score("consignment", table).to_pylist()
     for row, scored in zip(table.to_pylist(), batch, strict=True):
@@ -315,17 +315,3 @@ def test_single_record_closures_agree_with_the_batch_query(data: st.DataObject) 
             engine.compiled.profiles[i].id for i in scored["hits"]
         ), row
         assert (one.score, one.lane) == (scored["score"], scored["lane"])
-
-
-def _feature_table(rows: list[dict[str, object]]) -> pa.Table:
-    from redlane.targeting import CATALOGUE
-
-    types = {
-        "string": pa.string(), "integer": pa.int32(), "number": pa.float64(),
-        "boolean": pa.bool_(), "date": pa.date32(), "list": pa.list_(pa.string()),
-    }  # fmt: skip
-    schema = pa.schema(
-        [("target_kind", pa.string()), ("target_id", pa.int64()), ("target_ref", pa.string())]
-        + [(f.name, types[f.type]) for f in CATALOGUE["consignment"].values()]
-    )
-    return pa.Table.from_pylist(rows, schema=schema)

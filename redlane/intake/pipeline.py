@@ -11,7 +11,7 @@ import gc
 import multiprocessing
 import traceback
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
@@ -77,19 +77,30 @@ def to_arrow(kind: str, models: list[BaseModel]) -> pa.Table:
 
 
 def store_models(
-    db: Database, kind: str, models: list[BaseModel], source: str = "api", sender: str | None = None
+    db: Database,
+    kind: str,
+    models: Sequence[BaseModel],
+    source: str = "api",
+    sender: str | None = None,
+    problems: Sequence[Problem] = (),
+    read: int | None = None,
 ) -> int:
-    """Store validated models of one kind as one ingest batch; returns how many were new."""
+    """Store validated models of one kind as one ingest batch, quarantine the `problems` of
+    the records that were refused; returns how many models were new."""
     batch_id = repository.start_batch(db, source, kind, sender)
     provenance = Provenance(batch_id, source, sender, repository.now().isoformat())
-    stored = write_batch(db, flatten(kind, to_arrow(kind, models), provenance)) if models else 0
+    stored = (
+        write_batch(db, flatten(kind, to_arrow(kind, list(models)), provenance)) if models else 0
+    )
+    if problems:
+        repository.quarantine_problems(db, batch_id, source, sender, problems)
     repository.finish_batch(
         db,
         batch_id,
-        read=len(models),
+        read=len(models) + len(problems) if read is None else read,
         stored=stored,
         duplicates=len(models) - stored,
-        quarantined=0,
+        quarantined=len(problems),
     )
     return stored
 

@@ -25,12 +25,9 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from redlane.intake.canonical import Problem
-from redlane.intake.pipeline import to_arrow
+from redlane.intake.pipeline import store_models
 from redlane.model import ControlResult
-from redlane.store import repository
-from redlane.store.bulk import write_batch
 from redlane.store.database import Database
-from redlane.store.flatten import Provenance, flatten
 from redlane.store.repository import fetch_arrow
 from redlane.store.schema import control_results, selections
 from redlane.targeting.profiles import RiskProfile, Status
@@ -120,25 +117,13 @@ def record_results(
     read: int | None = None,
 ) -> ResultImport:
     """Store control results (the same result twice is stored once); quarantine problems."""
-    batch_id = repository.start_batch(db, source, "control_results", sender)
-    summary = ResultImport(read=len(results) + len(problems) if read is None else read)
-    if results:
-        table = to_arrow("control_result", list(results))
-        provenance = Provenance(batch_id, source, sender, repository.now().isoformat())
-        summary.stored = write_batch(db, flatten("control_result", table, provenance))
-    summary.duplicates = len(results) - summary.stored
-    if problems:
-        repository.quarantine_problems(db, batch_id, source, sender, problems)
-        summary.problems = list(problems)
-    repository.finish_batch(
-        db,
-        batch_id,
-        read=summary.read,
-        stored=summary.stored,
-        duplicates=summary.duplicates,
-        quarantined=len(summary.problems),
+    stored = store_models(db, "control_result", results, source, sender, problems, read)
+    return ResultImport(
+        read=len(results) + len(problems) if read is None else read,
+        stored=stored,
+        duplicates=len(results) - stored,
+        problems=list(problems),
     )
-    return summary
 
 
 def record_result_row(db: Database, row: dict[str, str], source: str = "cli") -> ResultImport:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from functools import cache
@@ -368,15 +368,6 @@ def refresh_statuses(db: Database, on: date | None = None) -> list[RiskProfile]:
     return changed
 
 
-def profiles_in_force(profiles: Iterable[RiskProfile], on: date) -> list[RiskProfile]:
-    return [p for p in profiles if p.in_force(on)]
-
-
-def validate_profiles(path: Path, lists: ReferenceLists | None = None) -> list[RiskProfile]:
-    """Load and check; raises ProfileError or CriteriaError on the first bad profile."""
-    return load_profiles(path, lists)
-
-
 __all__ = [
     "LANE_STRENGTH",
     "MODE_TARGETS",
@@ -394,23 +385,9 @@ __all__ = [
     "latest_profiles",
     "load_lists",
     "load_profiles",
-    "profiles_in_force",
     "refresh_statuses",
     "retire_profile",
     "save_profile",
     "starter_profiles",
     "stored_profiles",
-    "validate_profiles",
 ]
-
-
-def profile_summary(profile: RiskProfile) -> Mapping[str, Any]:
-    return {
-        "id": profile.id,
-        "version": profile.version,
-        "status": profile.status.value,
-        "mode": profile.mode,
-        "weight": profile.weight,
-        "lane": profile.action.lane.value,
-        "title": profile.title,
-    }

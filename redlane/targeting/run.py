@@ -65,14 +65,6 @@ class TargetingRun:
     selections: pa.Table
     profiles: list[RiskProfile]
 
-    def count(self, **where: str) -> int:
-        table = self.selections
-        mask = [
-            all(row[k] == v for k, v in where.items())
-            for row in table.select(list(where)).to_pylist()
-        ]
-        return sum(mask)
-
 
 def usable(profiles: Sequence[RiskProfile]) -> list[RiskProfile]:
     """Profiles an engine may run: approved or active (their dates are checked per target)."""
