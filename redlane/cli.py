@@ -167,7 +167,8 @@ def _print_ingest(summary: IngestSummary) -> None:
 def ingest(
     path: Annotated[Path, typer.Argument(help="A canonical file, or a directory of them.")],
     format: Annotated[
-        str | None, typer.Option(help="jsonl or parquet (default: by extension).")
+        str | None,
+        typer.Option(help="jsonl, parquet or cuscar (default: by extension or content)."),
     ] = None,
     sender: Annotated[str | None, typer.Option(help="Who sent the data.")] = None,
     database: DatabaseOption = None,

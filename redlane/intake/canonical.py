@@ -19,7 +19,11 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from redlane.model import RECORD_KINDS, Record
 
 CANONICAL_FORMATS = ("jsonl", "parquet")
+#: Message formats of the transport sector that redlane reads (by their message type).
+MESSAGE_FORMATS = ("cuscar",)
+FORMATS = (*CANONICAL_FORMATS, *MESSAGE_FORMATS)
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+_EDIFACT_EXTENSIONS = (".edi", ".edifact", ".txt", ".cuscar")
 _MANY: TypeAdapter[list[Record]] = TypeAdapter(list[Record])
 _ONE: TypeAdapter[Record] = TypeAdapter(Record)
 
@@ -35,8 +39,12 @@ class RawRecord:
     locator: str
     """'line 17' in a JSON Lines file, 'row 17' in a Parquet file (1-based)."""
     payload: bytes | dict[str, Any]
+    source_text: str | None = None
+    """The text the record was mapped from (e.g. its EDIFACT message), kept for quarantine."""
 
     def text(self) -> str:
+        if self.source_text is not None:
+            return self.source_text
         if isinstance(self.payload, bytes):
             return self.payload.decode("utf-8", errors="replace")
         return json.dumps(self.payload, default=str, ensure_ascii=False)
@@ -75,19 +83,31 @@ class Problem:
 
 
 def detect_format(path: Path, declared: str | None = None) -> str:
+    """The format of a file: as declared, by extension, or by the EDIFACT message it holds."""
     if declared is not None:
-        if declared not in CANONICAL_FORMATS:
+        if declared not in FORMATS:
             raise FormatError(
-                f"--format {declared!r} is not supported; use one of {', '.join(CANONICAL_FORMATS)}"
+                f"--format {declared!r} is not supported; use one of {', '.join(FORMATS)}"
             )
         return declared
-    try:
-        return _EXTENSIONS[path.suffix.lower()]
-    except KeyError:
-        raise FormatError(
-            f"{path}: cannot tell the format from the extension {path.suffix!r}; "
-            f"pass --format ({', '.join(CANONICAL_FORMATS)})"
-        ) from None
+    known = _EXTENSIONS.get(path.suffix.lower())
+    if known:
+        return known
+    if path.suffix.lower() in _EDIFACT_EXTENSIONS:
+        from redlane.intake.edifact import message_type
+
+        kind = (message_type(path) or "").lower()
+        if kind in MESSAGE_FORMATS:
+            return kind
+        if kind:
+            raise FormatError(
+                f"{path}: EDIFACT {kind.upper()} messages are not read yet; redlane reads "
+                f"{', '.join(f.upper() for f in MESSAGE_FORMATS)}"
+            )
+    raise FormatError(
+        f"{path}: cannot tell the format from the extension {path.suffix!r} or the content; "
+        f"pass --format ({', '.join(FORMATS)})"
+    )
 
 
 def open_parquet(path: Path) -> pq.ParquetFile:

@@ -23,13 +23,17 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, TypeAdapter
 
 from redlane.intake.canonical import (
+    MESSAGE_FORMATS,
     Problem,
+    RawRecord,
     detect_format,
     open_parquet,
     read_chunks,
     validate_chunk,
 )
 from redlane.intake.columnar import columnar_kind, validate_table
+from redlane.intake.cuscar import MappingError, read_cuscar
+from redlane.intake.edifact import EdifactError, read_messages
 from redlane.model.arrow import RECORD_MODELS, arrow_schema
 from redlane.store import repository
 from redlane.store.bulk import KnownKeys, write_batch
@@ -141,11 +145,7 @@ ValidatedChunk = tuple[int, dict[str, pa.Table], list[Problem]]
 
 def _pydantic_chunks(path: Path, fmt: str, chunk_size: int) -> Iterator[ValidatedChunk]:
     for chunk in read_chunks(path, fmt, chunk_size):
-        models, problems = validate_chunk(chunk)
-        grouped: dict[str, list[BaseModel]] = defaultdict(list)
-        for model in models:
-            grouped[model.record].append(model)  # type: ignore[attr-defined]
-        yield len(chunk), {k: to_arrow(k, group) for k, group in grouped.items()}, problems
+        yield _validated(chunk, [], len(chunk))
 
 
 def _columnar_chunks(path: Path, kind: str, chunk_size: int) -> Iterator[ValidatedChunk]:
@@ -157,8 +157,48 @@ def _columnar_chunks(path: Path, kind: str, chunk_size: int) -> Iterator[Validat
         yield table.num_rows, {kind: good}, problems
 
 
+def _validated(records: list[RawRecord], problems: list[Problem], read: int) -> ValidatedChunk:
+    models, refused = validate_chunk(records) if records else ([], [])
+    grouped: dict[str, list[BaseModel]] = defaultdict(list)
+    for model in models:
+        grouped[model.record].append(model)  # type: ignore[attr-defined]
+    return read, {k: to_arrow(k, group) for k, group in grouped.items()}, problems + refused
+
+
+def _message_chunks(path: Path, fmt: str, chunk_size: int) -> Iterator[ValidatedChunk]:
+    """EDIFACT messages mapped to canonical records; a message that cannot be read or mapped is
+    one problem (with its text), a record the model refuses is one problem naming its segment.
+    `read` counts the records mapped plus the messages refused whole."""
+    records: list[RawRecord] = []
+    problems: list[Problem] = []
+    read = 0
+    for item in read_messages(path):
+        if isinstance(item, EdifactError):
+            problems.append(Problem(item.locator, None, item.reason, item.raw, None))
+            read += 1
+        else:
+            try:
+                movement, documents = read_cuscar(item)
+            except MappingError as exc:
+                problems.append(Problem(exc.locator, exc.field, exc.reason, item.raw, None))
+                read += 1
+            else:
+                if movement is not None:
+                    records.append(RawRecord(f"{item.locator}, TDT", movement, item.raw))
+                records += [RawRecord(item.where(i), d, item.raw) for i, d in documents]
+                read += len(documents) + (movement is not None)
+        if len(records) + len(problems) >= chunk_size:
+            yield _validated(records, problems, read)
+            records, problems, read = [], [], 0
+    if records or problems:
+        yield _validated(records, problems, read)
+
+
 def validated_chunks(path: Path, fmt: str, chunk_size: int) -> Iterator[ValidatedChunk]:
-    """Chunks of validated records: column-wise for canonical Parquet, else with pydantic."""
+    """Chunks of validated records: column-wise for canonical Parquet, mapped from the messages
+    of a transport-sector format, else with pydantic."""
+    if fmt in MESSAGE_FORMATS:
+        return _message_chunks(path, fmt, chunk_size)
     if fmt == "parquet":
         kind = columnar_kind(pq.read_schema(path))
         if kind is not None:

@@ -1,0 +1,491 @@
+"""UN/EDIFACT CUSCAR (customs cargo report, D.95B and later): messages to canonical records.
+
+A CUSCAR message reports one voyage (TDT, LOC+5/60, DTM+132/133) with its containers (EQD,
+SEL) and one consignment per CNI group: references (RFF), places (LOC), parties (NAD with CTA
+and COM), goods items (GID with FTX, MEA, MOA, SGP, CST) and freight (MOA+64, CPI). Party and
+document qualifiers map to roles through `mappings.yaml` (a default, overridden per sender).
+The writer produces the same layout, so what redlane writes it reads back unchanged.
+
+Conventions where D.95B has no standard code (all mutually defined, documented in
+docs/intake.md): `LOC+ZRC` routing country, `LOC+ZCL` an intermediate port of call,
+`RFF+VON` the movement reference, `RFF+ZMS` the MMSI, `RFF+ZCS` the call sign beside an IMO
+number, the party
+identification code list `EORI`/`VAT` and the agency `ZZP` for a private person, and the
+freight payer's party qualifier in `CPI` element 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from pydifact.segments import Segment
+
+from redlane.intake.edifact import Message
+from redlane.model import Consignment, Movement
+
+
+class MappingError(ValueError):
+    """A message (or one of its consignments) that cannot be mapped; names the segment."""
+
+    def __init__(self, locator: str, field: str | None, reason: str) -> None:
+        self.locator = locator
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{locator}: {field + ': ' if field else ''}{reason}")
+
+
+@dataclass(frozen=True)
+class SenderMapping:
+    parties: Mapping[str, str]
+    documents: Mapping[str, str]
+
+
+@cache
+def _mapping_file() -> dict[str, Any]:
+    text = resources.files("redlane.intake").joinpath("mappings.yaml").read_text("utf-8")
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def mapping_for(sender: str | None) -> SenderMapping:
+    """The qualifier mapping for a sender: the default, overridden by the sender's entry."""
+    spec = _mapping_file()["cuscar"]
+    own = (spec.get("senders") or {}).get(sender or "", {})
+    return SenderMapping(
+        {**spec["default"]["parties"], **own.get("parties", {})},
+        {**spec["default"]["documents"], **own.get("documents", {})},
+    )
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def _element(segment: Segment, index: int) -> Any:
+    return segment.elements[index] if len(segment.elements) > index else ""
+
+
+def _part(segment: Segment, index: int, component: int = 0) -> str:
+    """Component `component` of element `index` ('' when absent)."""
+    value = _element(segment, index)
+    if isinstance(value, list):
+        return str(value[component]) if len(value) > component else ""
+    return str(value) if component == 0 else ""
+
+
+def _when(text: str, fmt: str) -> datetime:
+    formats = {"102": "%Y%m%d", "203": "%Y%m%d%H%M", "204": "%Y%m%d%H%M%S"}
+    if fmt not in formats:
+        raise ValueError(f"date format {fmt or '(none)'} is not 102, 203 or 204")
+    return datetime.strptime(text, formats[fmt]).replace(tzinfo=UTC)
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{what} {text!r} is not a number") from None
+
+
+@dataclass
+class _Document:
+    index: int
+    number: str
+    kind: str | None = None
+    master: str | None = None
+    declared: datetime | None = None
+    arrival: date | None = None
+    office: str | None = None
+    places: dict[str, str] = field(default_factory=dict)
+    transshipment: list[str] = field(default_factory=list)
+    routing: list[str] = field(default_factory=list)
+    parties: list[dict[str, Any]] = field(default_factory=list)
+    goods: list[dict[str, Any]] = field(default_factory=list)
+    equipment: list[dict[str, Any]] = field(default_factory=list)
+    linked: list[str] = field(default_factory=list)
+    freight: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _State:
+    mapping: SenderMapping
+    voyage: dict[str, Any] = field(default_factory=dict)
+    equipment: dict[str, dict[str, Any]] = field(default_factory=dict)
+    documents: list[_Document] = field(default_factory=list)
+    group: Any = None
+    """The open group that MEA/SEL/FTX/COM belong to: an equipment, goods item or party."""
+    group_kind: str = ""
+
+
+def _location(segment: Segment) -> tuple[str, str]:
+    return _part(segment, 0), _part(segment, 1)
+
+
+def read_cuscar(message: Message) -> tuple[dict[str, Any] | None, list[tuple[int, dict[str, Any]]]]:
+    """The voyage (as a canonical movement dict, or None without a TDT) and the consignments
+    (segment index of their CNI, canonical dict) of one message. Raises MappingError naming
+    the segment for what cannot be read; validation of values is the model's."""
+    state = _State(mapping_for(message.sender))
+    for index, segment in enumerate(message.segments):
+        try:
+            _apply(state, segment, index)
+        except MappingError:
+            raise
+        except (ValueError, IndexError, TypeError) as exc:
+            raise MappingError(message.where(index), None, str(exc)) from exc
+    movement = _movement(state, message)
+    records = [(d.index, _consignment(state, d, message, movement)) for d in state.documents]
+    return movement, records
+
+
+def _apply(state: _State, segment: Segment, index: int) -> None:
+    tag = segment.tag
+    doc = state.documents[-1] if state.documents else None
+    if tag == "CNI":
+        state.documents.append(_Document(index, _part(segment, 1) or _part(segment, 0)))
+        state.group, state.group_kind = None, ""
+    elif tag == "TDT":
+        state.voyage.update(
+            voyage=_part(segment, 1), carrier=_part(segment, 4), id=_part(segment, 7, 0),
+            id_list=_part(segment, 7, 1), name=_part(segment, 7, 3), flag=_part(segment, 7, 4),
+        )  # fmt: skip
+    elif tag == "DTM":
+        qualifier, text, fmt = _part(segment, 0, 0), _part(segment, 0, 1), _part(segment, 0, 2)
+        when = _when(text, fmt)
+        calls = state.voyage.setdefault("calls", [])
+        if doc is not None:
+            if qualifier == "137":
+                doc.declared = when
+            elif qualifier == "132":
+                doc.arrival = when.date()
+        elif qualifier == "137":
+            state.voyage["declared"] = when
+        elif qualifier in ("132", "133") and calls:
+            calls[-1]["arrival" if qualifier == "132" else "departure"] = when
+    elif tag == "LOC":
+        qualifier, place = _location(segment)
+        if doc is None:
+            if qualifier in ("5", "ZCL", "60"):
+                state.voyage.setdefault("calls", []).append({"place": place})
+            elif qualifier == "22":
+                state.voyage["office"] = place
+        elif qualifier == "13":
+            doc.transshipment.append(place)
+        elif qualifier == "ZRC":
+            doc.routing.append(place)
+        elif qualifier == "22":
+            doc.office = place
+        elif qualifier in ("7", "9", "11", "27", "28"):
+            doc.places[qualifier] = place
+    elif tag == "RFF":
+        qualifier, value = _part(segment, 0, 0), _part(segment, 0, 1)
+        if doc is None:
+            extra = {"VON": "ref", "ZMS": "mmsi", "ZCS": "call_sign"}.get(qualifier)
+            if extra:
+                state.voyage[extra] = value
+        elif state.mapping.documents.get(qualifier) == "master":
+            doc.master = value
+        elif qualifier in state.mapping.documents:
+            doc.kind, doc.number = state.mapping.documents[qualifier], value or doc.number
+    elif tag == "EQD":
+        equipment: dict[str, Any] = {
+            "number": _part(segment, 1),
+            "size_type": _part(segment, 2) or None,
+            "full": _part(segment, 5) != "4",
+            "reefer": len(_part(segment, 2)) >= 3 and _part(segment, 2)[2] == "R",
+            "seals": [],
+        }
+        if doc is None:
+            state.equipment[equipment["number"]] = equipment
+        else:
+            doc.equipment.append(equipment)
+        state.group, state.group_kind = equipment, "EQD"
+    elif tag == "SEL" and state.group_kind == "EQD":
+        state.group["seals"].append(_part(segment, 0))
+    elif tag == "TMP" and state.group_kind == "EQD":
+        state.group["reefer"] = True
+    elif tag == "NAD" and doc is not None:
+        role = state.mapping.parties.get(_part(segment, 0))
+        party = _party(segment, role) if role else None
+        if party is not None:
+            doc.parties.append(party)
+        state.group, state.group_kind = party, "NAD" if party else ""
+    elif tag == "COM" and state.group_kind == "NAD":
+        kind = {"TE": "phone", "EM": "email"}.get(_part(segment, 0, 1))
+        if kind:
+            state.group[kind] = _part(segment, 0, 0)
+    elif tag == "GID" and doc is not None:
+        packages = _part(segment, 1, 0)
+        if not packages.isdigit():
+            raise ValueError(f"GID packages {packages!r} is not a whole number")
+        item = {"packages": int(packages), "package_kind": _part(segment, 1, 1) or None}
+        doc.goods.append(item)
+        state.group, state.group_kind = item, "GID"
+    elif tag == "FTX" and state.group_kind == "GID" and _part(segment, 0) == "AAA":
+        state.group["description"] = " ".join(
+            str(p) for p in (_element(segment, 3) if isinstance(_element(segment, 3), list)
+                             else [_element(segment, 3)]) if p
+        )  # fmt: skip
+    elif tag == "MEA" and state.group_kind == "GID":
+        kind = {"G": "gross_mass_kg", "AAF": "net_mass_kg"}.get(_part(segment, 1))
+        if kind:
+            state.group[kind] = _number(_part(segment, 2, 1), f"MEA {kind}")
+    elif tag == "MOA" and doc is not None:
+        qualifier, amount, currency = (_part(segment, 0, i) for i in range(3))
+        if qualifier == "38" and state.group_kind == "GID":
+            state.group.update(value=_number(amount, "MOA value"), currency=currency or None)
+        elif qualifier == "64":
+            doc.freight.update(amount=_number(amount, "MOA freight"), currency=currency or None)
+    elif tag == "CPI" and doc is not None:
+        doc.freight["terms"] = {"P": "prepaid", "C": "collect"}.get(_part(segment, 2), "unknown")
+        payer = state.mapping.parties.get(_part(segment, 1))
+        if payer:
+            doc.freight["payer_role"] = payer
+    elif tag == "SGP" and doc is not None:
+        doc.linked.append(_part(segment, 0))
+    elif tag == "CST" and state.group_kind == "GID":
+        state.group["hs_code"] = _part(segment, 1, 0)
+
+
+def _party(segment: Segment, role: str) -> dict[str, Any]:
+    ident, code_list, agency = (_part(segment, 1, i) for i in range(3))
+    name = " ".join(p for p in (_part(segment, 3, i) for i in range(5)) if p)
+    address = {
+        "street": _part(segment, 4) or None, "city": _part(segment, 5) or None,
+        "postcode": _part(segment, 7) or None, "country": _part(segment, 8) or None,
+    }  # fmt: skip
+    return {
+        "role": role,
+        "kind": "person" if agency == "ZZP" or code_list == "ZZP" else "organisation",
+        "name": name,
+        "address": address if any(address.values()) else None,
+        "eori": ident if ident and code_list in ("EORI", "ZZZ") else None,
+        "vat": ident if ident and code_list == "VAT" else None,
+    }
+
+
+def _movement(state: _State, message: Message) -> dict[str, Any] | None:
+    v = state.voyage
+    if not v.get("voyage") and not v.get("id"):
+        return None
+    vessel_id = v.get("id") or ""
+    conveyance: dict[str, Any] = {
+        "kind": "vessel", "name": v.get("name") or None, "flag": v.get("flag") or None,
+    }  # fmt: skip
+    if v.get("id_list") == "146":
+        conveyance["imo"] = vessel_id
+    elif vessel_id:
+        conveyance["call_sign"] = vessel_id
+    for extra in ("mmsi", "call_sign"):
+        if v.get(extra):
+            conveyance[extra] = v[extra]
+    itinerary = v.get("calls", [])
+    return {
+        "record": "movement",
+        "ref": v.get("ref") or f"{vessel_id or 'VESSEL'}-{v.get('voyage') or message.reference}",
+        "conveyance": conveyance,
+        "itinerary": itinerary,
+        "source": _source(message),
+    }
+
+
+def _source(message: Message) -> dict[str, Any]:
+    return {
+        "message_ref": f"{message.interchange or '-'}/{message.reference}",
+        "sender": message.sender,
+    }
+
+
+def _consignment(
+    state: _State, doc: _Document, message: Message, movement: dict[str, Any] | None
+) -> dict[str, Any]:
+    v = state.voyage
+    loading, discharge = doc.places.get("9"), doc.places.get("11")
+    equipment = doc.equipment or [state.equipment[n] for n in doc.linked if n in state.equipment]
+    declared = doc.declared or v.get("declared")
+    last_call = (v.get("calls") or [{}])[-1]
+    arrival = doc.arrival or (last_call["arrival"].date() if last_call.get("arrival") else None)
+    return {
+        "record": "consignment",
+        "mode": "sea",
+        "document": {
+            "kind": doc.kind or "bill_of_lading",
+            "number": doc.number,
+            "master_number": doc.master,
+        },
+        "movement_ref": movement["ref"] if movement else None,
+        "office": doc.office or v.get("office"),
+        "declared_at": declared,
+        "arrival_date": arrival,
+        "parties": doc.parties,
+        "place_of_loading": loading,
+        "place_of_discharge": discharge,
+        "place_of_delivery": doc.places.get("7"),
+        "origin_country": doc.places.get("27") or (loading or "")[:2] or None,
+        "destination_country": doc.places.get("28") or (discharge or "")[:2] or None,
+        "transshipment_places": doc.transshipment,
+        "routing_countries": doc.routing,
+        "goods": doc.goods,
+        "equipment": [dict(e) for e in equipment],
+        "freight": doc.freight or None,
+        "source": _source(message),
+    }
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def _esc(value: object) -> str:
+    text = str(value)
+    for c in "?:+'":
+        text = text.replace(c, "?" + c)
+    return text
+
+
+def _seg(*elements: object) -> str:
+    parts = []
+    for e in elements:
+        if isinstance(e, (list, tuple)):
+            parts.append(":".join(_esc(c) for c in e).rstrip(":"))
+        else:
+            parts.append("" if e is None else _esc(e))
+    while parts and parts[-1] == "":
+        parts.pop()
+    return "+".join(parts) + "'"
+
+
+def _stamp(when: datetime) -> tuple[str, str]:
+    when = when.astimezone(UTC)
+    return (
+        (when.strftime("%Y%m%d%H%M%S"), "204")
+        if when.second
+        else (when.strftime("%Y%m%d%H%M"), "203")
+    )
+
+
+def _party_segments(party: Any, qualifier: str) -> list[str]:
+    if party.eori:
+        ident = [party.eori, "EORI", "ZZP" if party.kind == "person" else ""]
+    elif party.vat:
+        ident = [party.vat, "VAT", "ZZP" if party.kind == "person" else ""]
+    else:
+        ident = ["", "ZZP"] if party.kind == "person" else []
+    a = party.address
+    out = [_seg("NAD", qualifier, ident, "", [party.name], a and a.street, a and a.city, "",
+                a and a.postcode, a and a.country)]  # fmt: skip
+    if party.phone or party.email:
+        out.append(_seg("CTA", "IC"))
+        if party.phone:
+            out.append(_seg("COM", [party.phone, "TE"]))
+        if party.email:
+            out.append(_seg("COM", [party.email, "EM"]))
+    return out
+
+
+def write_cuscar(
+    movement: Movement,
+    consignments: Sequence[Consignment],
+    *,
+    sender: str,
+    recipient: str,
+    reference: str,
+    prepared: datetime,
+) -> str:
+    """One interchange with one CUSCAR message for a voyage and its consignments."""
+    mapping = mapping_for(sender)
+    role_code = {role: code for code, role in reversed(list(mapping.parties.items()))}
+    doc_code = {kind: code for code, kind in reversed(list(mapping.documents.items()))}
+    c = movement.conveyance
+    vessel = [c.imo, "146", "11", c.name or "", c.flag or ""] if c.imo else [
+        c.call_sign or "", "103", "", c.name or "", c.flag or ""]  # fmt: skip
+    body = [
+        _seg("UNH", "1", ["CUSCAR", "D", "95B", "UN"]),
+        _seg("BGM", "85", reference, "9"),
+        _seg("DTM", ["137", *_stamp(prepared)]),
+        _seg("RFF", ["VON", movement.ref]),
+    ]
+    if c.mmsi:
+        body.append(_seg("RFF", ["ZMS", c.mmsi]))
+    if c.imo and c.call_sign:
+        body.append(_seg("RFF", ["ZCS", c.call_sign]))
+    body.append(_seg("TDT", "20", movement.ref[-17:], "1", "", "", "", "", vessel))
+    calls = movement.itinerary
+    for i, call in enumerate(calls):
+        qualifier = "60" if i == len(calls) - 1 else "5" if i == 0 else "ZCL"
+        body.append(_seg("LOC", qualifier, [call.place, "139", "6"]))
+        if call.arrival:
+            body.append(_seg("DTM", ["132", *_stamp(call.arrival)]))
+        if call.departure:
+            body.append(_seg("DTM", ["133", *_stamp(call.departure)]))
+    for n, doc in enumerate(consignments, start=1):
+        body += _consignment_segments(n, doc, role_code, doc_code)
+    body.append(_seg("UNT", str(len(body) + 1), "1"))
+    stamp = prepared.astimezone(UTC).strftime("%y%m%d:%H%M")
+    return (
+        "UNA:+.? '"
+        + _seg("UNB", ["UNOC", "3"], [sender, "ZZ"], [recipient, "ZZ"], stamp.split(":"), reference)
+        + "".join(body)
+        + _seg("UNZ", "1", reference)
+    )
+
+
+def _consignment_segments(
+    n: int, doc: Consignment, role_code: Mapping[str, str], doc_code: Mapping[str, str]
+) -> list[str]:
+    d = doc.document
+    out = [_seg("CNI", str(n), d.number), _seg("RFF", [doc_code[d.kind.value], d.number])]
+    if d.master_number:
+        out.append(_seg("RFF", [doc_code["master"], d.master_number]))
+    out.append(_seg("DTM", ["137", *_stamp(doc.declared_at)]))
+    out.append(_seg("DTM", ["132", doc.arrival_date.strftime("%Y%m%d"), "102"]))
+    if doc.office:
+        out.append(_seg("LOC", "22", doc.office))
+    out.append(_seg("LOC", "9", [doc.place_of_loading, "139", "6"]))
+    out.append(_seg("LOC", "11", [doc.place_of_discharge, "139", "6"]))
+    if doc.place_of_delivery:
+        out.append(_seg("LOC", "7", [doc.place_of_delivery, "139", "6"]))
+    out += [_seg("LOC", "13", [p, "139", "6"]) for p in doc.transshipment_places]
+    out.append(_seg("LOC", "27", [doc.origin_country, "162", "5"]))
+    out.append(_seg("LOC", "28", [doc.destination_country, "162", "5"]))
+    out += [_seg("LOC", "ZRC", [c, "162", "5"]) for c in doc.routing_countries]
+    if doc.freight is not None:
+        f = doc.freight
+        if f.amount is not None:
+            out.append(_seg("MOA", ["64", f.amount, f.currency or ""]))
+        payer = role_code[f.payer_role.value] if f.payer_role else ""
+        if f.terms != "unknown" or payer:
+            terms = {"prepaid": "P", "collect": "C", "unknown": ""}[f.terms]
+            out.append(_seg("CPI", "4", payer, terms))
+    for party in doc.parties:
+        out += _party_segments(party, role_code[party.role.value])
+    for e in doc.equipment:
+        size = [e.size_type, "102", "5"] if e.size_type else ""
+        out.append(_seg("EQD", "CN", e.number, size, "", "", "5" if e.full else "4"))
+        out += [_seg("SEL", s, "CA") for s in e.seals]
+        if e.reefer and not (e.size_type and len(e.size_type) >= 3 and e.size_type[2] == "R"):
+            out.append(_seg("TMP", "2"))
+    for i, g in enumerate(doc.goods, start=1):
+        out.append(_seg("GID", str(i), [g.packages, g.package_kind or ""]))
+        out.append(_seg("FTX", "AAA", "", "", [g.description]))
+        out.append(_seg("MEA", "AAE", "G", ["KGM", g.gross_mass_kg]))
+        if g.net_mass_kg is not None:
+            out.append(_seg("MEA", "AAE", "AAF", ["KGM", g.net_mass_kg]))
+        if g.value is not None:
+            out.append(_seg("MOA", ["38", g.value, g.currency or ""]))
+        out.append(_seg("CST", "", g.hs_code))
+    return out
+
+
+def records_of(messages: Iterable[Message]) -> Iterable[dict[str, Any]]:
+    """Every canonical record of the messages (movements first per message); for tests and
+    tools that do not need per-record locators."""
+    for message in messages:
+        movement, documents = read_cuscar(message)
+        if movement is not None:
+            yield movement
+        yield from (d for _, d in documents)
