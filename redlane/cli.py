@@ -117,7 +117,9 @@ def generate(
     scale: Annotated[
         float, typer.Option(min=0.001, help="Volume multiplier (1 = mid-size country).")
     ] = 1.0,
-    format: Annotated[str, typer.Option(help="Comma-separated: jsonl, parquet.")] = "jsonl,parquet",
+    format: Annotated[
+        str, typer.Option(help="Comma-separated: jsonl, parquet, and message formats: cuscar.")
+    ] = "jsonl,parquet",
     kinds: Annotated[
         str, typer.Option(help="Comma-separated record kinds: consignment, traveller, movement.")
     ] = "consignment,traveller,movement",

@@ -253,3 +253,23 @@ def test_fuzz_nothing_but_our_errors_escape(text: str) -> None:
         for data in ([movement] if movement else []) + [d for _, d in documents]:
             with contextlib.suppress(ValidationError):
                 (Movement if data["record"] == "movement" else Consignment).model_validate(data)
+
+
+def test_the_demo_writes_cuscar_that_holds_the_very_canonical_records(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    from redlane.demo import generate
+    from redlane.demo.messages import MESSAGES_DIR
+
+    traffic = tmp_path / "traffic"
+    summary = generate(traffic, scale=0.05, seed=4, formats=("parquet", "cuscar"))
+    messages_dir = traffic / MESSAGES_DIR
+    assert [p.name for p in messages_dir.iterdir()] == ["cuscar-2026-11-02.edi"]
+    assert any(p.parent == messages_dir for p in summary.files)
+    canonical = ingest(sqlite_db, traffic)
+    (from_messages,) = ingest(sqlite_db, messages_dir).files
+    assert from_messages.format == "cuscar" and from_messages.quarantined == 0
+    assert from_messages.read > 100
+    # every voyage and bill in the messages is already stored from the canonical files
+    assert (from_messages.stored, from_messages.duplicates) == (0, from_messages.read)
+    assert canonical.total("stored") > from_messages.read

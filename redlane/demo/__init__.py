@@ -22,6 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from redlane.demo import air, common, lanes, movements, passengers, road, sea, yachts
+from redlane.demo.messages import MESSAGE_FORMATS, write_cuscar_files
 from redlane.demo.patterns import PATTERNS, Rates, Truth
 from redlane.demo.pools import LOCALES, Names, build_companies, build_names, build_persons
 from redlane.demo.rng import ALIGN, RecordRng
@@ -137,8 +138,11 @@ def generate(
     ground truth then lists the targets of those kinds only.
     """
     fmts = tuple(f for f in ("jsonl", "parquet") if f in formats)
-    if not fmts or set(formats) - {"jsonl", "parquet"}:
-        raise ValueError(f"formats must be among 'jsonl', 'parquet': {formats!r}")
+    if not fmts or set(formats) - {"jsonl", "parquet", *MESSAGE_FORMATS}:
+        raise ValueError(
+            f"formats must be 'jsonl' or 'parquet' (one at least), and any of "
+            f"{', '.join(MESSAGE_FORMATS)}: {formats!r}"
+        )
     wanted = KINDS if kinds is None else tuple(k for k in KINDS if k in kinds)
     if isinstance(kinds, str) or not wanted or set(kinds or ()) - set(KINDS):
         raise ValueError(f"kinds must be a non-empty collection of {KINDS}: {kinds!r}")
@@ -230,6 +234,8 @@ def generate(
             w.close()
 
     files = [p for w in writers.values() for p in w.paths] + truth_writer.paths
+    if "cuscar" in formats and {"consignment", "movement"} <= set(wanted):
+        files += write_cuscar_files(out_dir, on_progress=progress)
     counts = truth.counts()
     return GenerationSummary(
         out_dir=out_dir,

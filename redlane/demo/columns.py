@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
@@ -77,7 +78,9 @@ def table(schema: pa.Schema, n: int, cols: Mapping[str, Any]) -> pa.Table:
 
 
 def timestamps(us: npt.ArrayLike, null: BoolArray | None = None) -> pa.Array:
-    return pa.array(np.asarray(us, dtype=np.int64), type=pa.timestamp("us", tz="UTC"), mask=null)
+    # Whole seconds: the message formats (EDIFACT, Cargo-IMP) carry no finer times.
+    whole = np.asarray(us, dtype=np.int64) // 1_000_000 * 1_000_000
+    return pa.array(whole, type=pa.timestamp("us", tz="UTC"), mask=null)
 
 
 def dates(us: npt.ArrayLike) -> pa.Array:
@@ -116,25 +119,27 @@ def parties(
     rows = pool.take(pa.array(flat_idx))
     m = len(flat_idx)
     item = t.value_type
-    address = struct(
-        item.field("address").type,
-        m,
-        {k: rows.column(k) for k in ("street", "city", "postcode", "country")},
-    )
+    address = _address(item.field("address").type, rows)
     cols: dict[str, Any] = {k: rows.column(k) for k in ("kind", "name", "eori", "vat", "phone")}
     cols |= {"email": rows.column("email"), "address": address, "role": pa.array(flat_role)}
     return lists(t, present.sum(axis=1), struct(item, m, cols))
+
+
+def _address(t: pa.DataType, rows: pa.Table) -> Any:
+    """Address structs of pool rows; null where a party has no address line at all (as the
+    model reads it: an address with nothing in it is no address)."""
+    names = ("street", "city", "postcode", "country")
+    empty = np.ones(rows.num_rows, dtype=bool)
+    for name in names:
+        empty &= ~pc.is_valid(rows.column(name)).to_numpy(zero_copy_only=False)
+    return struct(t, rows.num_rows, {k: rows.column(k) for k in names}, null=empty)
 
 
 def party_struct(t: pa.DataType, pool: pa.Table, idx: IntArray, null: BoolArray) -> Any:
     """A nullable Party struct column (conveyance operator or owner) from pool rows."""
     rows = pool.take(pa.array(idx))
     n = len(idx)
-    address = struct(
-        t.field("address").type,
-        n,
-        {k: rows.column(k) for k in ("street", "city", "postcode", "country")},
-    )
+    address = _address(t.field("address").type, rows)
     cols: dict[str, Any] = {k: rows.column(k) for k in ("kind", "name", "eori", "vat", "phone")}
     cols |= {"email": rows.column("email"), "address": address}
     return struct(t, n, cols, null=null)

@@ -23,7 +23,9 @@ CANONICAL_FORMATS = ("jsonl", "parquet")
 MESSAGE_FORMATS = ("cuscar",)
 FORMATS = (*CANONICAL_FORMATS, *MESSAGE_FORMATS)
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
-_EDIFACT_EXTENSIONS = (".edi", ".edifact", ".txt", ".cuscar")
+#: Extensions of message files a directory ingest reads (the content says which format).
+MESSAGE_EXTENSIONS = (".edi", ".edifact")
+_EDIFACT_EXTENSIONS = (*MESSAGE_EXTENSIONS, ".txt", ".cuscar")
 _MANY: TypeAdapter[list[Record]] = TypeAdapter(list[Record])
 _ONE: TypeAdapter[Record] = TypeAdapter(Record)
 

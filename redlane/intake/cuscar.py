@@ -9,7 +9,7 @@ The writer produces the same layout, so what redlane writes it reads back unchan
 Conventions where D.95B has no standard code (all mutually defined, documented in
 docs/intake.md): `LOC+ZRC` routing country, `LOC+ZCL` an intermediate port of call,
 `RFF+VON` the movement reference, `RFF+ZMS` the MMSI, `RFF+ZCS` the call sign beside an IMO
-number, the party
+number, `RFF+ZPB` the persons on board, the party
 identification code list `EORI`/`VAT` and the agency `ZZP` for a private person, and the
 freight payer's party qualifier in `CPI` element 2.
 """
@@ -151,7 +151,7 @@ def _apply(state: _State, segment: Segment, index: int) -> None:
         state.group, state.group_kind = None, ""
     elif tag == "TDT":
         state.voyage.update(
-            voyage=_part(segment, 1), carrier=_part(segment, 4), id=_part(segment, 7, 0),
+            voyage=_part(segment, 1), carrier=_part(segment, 4, 3), id=_part(segment, 7, 0),
             id_list=_part(segment, 7, 1), name=_part(segment, 7, 3), flag=_part(segment, 7, 4),
         )  # fmt: skip
     elif tag == "DTM":
@@ -184,8 +184,12 @@ def _apply(state: _State, segment: Segment, index: int) -> None:
             doc.places[qualifier] = place
     elif tag == "RFF":
         qualifier, value = _part(segment, 0, 0), _part(segment, 0, 1)
-        if doc is None:
-            extra = {"VON": "ref", "ZMS": "mmsi", "ZCS": "call_sign"}.get(qualifier)
+        if qualifier == "VA" and state.group_kind == "NAD":
+            state.group["vat"] = value
+        elif doc is None:
+            extra = {"VON": "ref", "ZMS": "mmsi", "ZCS": "call_sign", "ZPB": "persons"}.get(
+                qualifier
+            )
             if extra:
                 state.voyage[extra] = value
         elif state.mapping.documents.get(qualifier) == "master":
@@ -284,12 +288,15 @@ def _movement(state: _State, message: Message) -> dict[str, Any] | None:
     for extra in ("mmsi", "call_sign"):
         if v.get(extra):
             conveyance[extra] = v[extra]
+    if v.get("carrier"):
+        conveyance["operator"] = {"name": v["carrier"]}
     itinerary = v.get("calls", [])
     return {
         "record": "movement",
         "ref": v.get("ref") or f"{vessel_id or 'VESSEL'}-{v.get('voyage') or message.reference}",
         "conveyance": conveyance,
         "itinerary": itinerary,
+        "persons_on_board": int(v["persons"]) if v.get("persons", "").isdigit() else None,
         "source": _source(message),
     }
 
@@ -371,13 +378,13 @@ def _stamp(when: datetime) -> tuple[str, str]:
 def _party_segments(party: Any, qualifier: str) -> list[str]:
     if party.eori:
         ident = [party.eori, "EORI", "ZZP" if party.kind == "person" else ""]
-    elif party.vat:
-        ident = [party.vat, "VAT", "ZZP" if party.kind == "person" else ""]
     else:
         ident = ["", "ZZP"] if party.kind == "person" else []
     a = party.address
     out = [_seg("NAD", qualifier, ident, "", [party.name], a and a.street, a and a.city, "",
                 a and a.postcode, a and a.country)]  # fmt: skip
+    if party.vat:
+        out.append(_seg("RFF", ["VA", party.vat]))
     if party.phone or party.email:
         out.append(_seg("CTA", "IC"))
         if party.phone:
@@ -413,7 +420,10 @@ def write_cuscar(
         body.append(_seg("RFF", ["ZMS", c.mmsi]))
     if c.imo and c.call_sign:
         body.append(_seg("RFF", ["ZCS", c.call_sign]))
-    body.append(_seg("TDT", "20", movement.ref[-17:], "1", "", "", "", "", vessel))
+    if movement.persons_on_board is not None:
+        body.append(_seg("RFF", ["ZPB", movement.persons_on_board]))
+    carrier = ["", "", "", c.operator.name] if c.operator else ""
+    body.append(_seg("TDT", "20", movement.ref[-17:], "1", "", carrier, "", "", vessel))
     calls = movement.itinerary
     for i, call in enumerate(calls):
         qualifier = "60" if i == len(calls) - 1 else "5" if i == 0 else "ZCL"

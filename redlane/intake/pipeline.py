@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 from pydantic import BaseModel, TypeAdapter
 
 from redlane.intake.canonical import (
+    MESSAGE_EXTENSIONS,
     MESSAGE_FORMATS,
     Problem,
     RawRecord,
@@ -113,7 +114,8 @@ def ingest_files(path: Path) -> list[Path]:
     """The canonical files to ingest: the file itself, or a directory's files.
 
     In a directory a Parquet file wins over the JSON Lines file of the same name: they hold the
-    same records, and Parquet reads faster. Sub-directories (such as a generator's ground
+    same records, and Parquet reads faster. Message files (`.edi`, `.edifact`) are read too.
+    Sub-directories (such as a generator's ground
     truth) are not traffic and are not read.
     """
     if path.is_file():
@@ -124,7 +126,8 @@ def ingest_files(path: Path) -> list[Path]:
     files = [
         p
         for p in path.iterdir()
-        if p.is_file() and p.suffix.lower() in (".parquet", ".jsonl", ".ndjson")
+        if p.is_file()
+        and p.suffix.lower() in (".parquet", ".jsonl", ".ndjson", *MESSAGE_EXTENSIONS)
     ]
     return sorted(p for p in files if p.suffix == ".parquet" or p.stem not in parquet)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from redlane.model.base import RedlaneModel
 from redlane.model.codes import CountryCode, NonEmpty
@@ -40,6 +40,14 @@ class Party(RedlaneModel):
     vat: str | None = None
     phone: str | None = None
     email: str | None = None
+
+    @field_validator("address")
+    @classmethod
+    def _empty_address_is_none(cls, value: Address | None) -> Address | None:
+        # An address with nothing in it is no address, whichever format said so.
+        if value is not None and not any(value.model_dump().values()):
+            return None
+        return value
 
 
 class RoledParty(Party):
