@@ -30,6 +30,9 @@ from redlane.demo.controls import demo_recall, simulate_controls
 from redlane.intake.canonical import FormatError
 from redlane.intake.pipeline import IngestSummary
 from redlane.intake.pipeline import ingest as ingest_path
+from redlane.intake.quarantine import QuarantineError
+from redlane.intake.quarantine import retry as retry_quarantined
+from redlane.intake.quarantine import show as show_quarantined
 from redlane.reference import place_label
 from redlane.store.database import Database
 from redlane.store.repository import quarantined
@@ -245,6 +248,31 @@ def quarantine_list(database: DatabaseOption = None) -> None:
             row["reason"],
         )
     console.print(table)
+
+
+@quarantine_app.command("show")
+def quarantine_show(record_id: int, database: DatabaseOption = None) -> None:
+    """One refused record: where it was, which field, why, and its raw text."""
+    try:
+        row = show_quarantined(_open(database), record_id)
+    except QuarantineError as exc:
+        raise _fail(exc) from exc
+    for name in ("id", "status", "source_file", "locator", "field", "reason", "sender"):
+        console.print(f"[bold]{name}[/bold]: {row[name]}")
+    console.print(row["raw"], markup=False, highlight=False)
+
+
+@quarantine_app.command("retry")
+def quarantine_retry(
+    record_ids: Annotated[list[int] | None, typer.Argument(help="Ids (default: all open).")] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Read refused records again after a fix; store what is valid now."""
+    result = retry_quarantined(_open(database), record_ids or None)
+    console.print(
+        f"tried {result.tried:,}: {result.resolved:,} resolved ({result.stored:,} records "
+        f"stored), {result.still_refused:,} still refused"
+    )
 
 
 # --- targeting ----------------------------------------------------------------------------

@@ -63,6 +63,8 @@ class Problem:
     record_kind: str | None = None
     errors: tuple[tuple[str | None, str], ...] = ()
     """Every (field, message) found, in order; `field` and `reason` lead with the first."""
+    sender: str | None = None
+    """Who sent it, where the record itself says (an EDIFACT interchange's UNB)."""
 
     @classmethod
     def from_errors(

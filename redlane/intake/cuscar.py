@@ -16,16 +16,19 @@ freight payer's party qualifier in `CPI` element 2.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import yaml
 from pydifact.segments import Segment
 
+from redlane.config import ConfigError
 from redlane.intake.edifact import Message
 from redlane.model import Consignment, Movement
 
@@ -47,15 +50,25 @@ class SenderMapping:
 
 
 @cache
-def _mapping_file() -> dict[str, Any]:
+def _mapping_file(extra: str | None) -> dict[str, Any]:
     text = resources.files("redlane.intake").joinpath("mappings.yaml").read_text("utf-8")
     data: dict[str, Any] = yaml.safe_load(text)
+    if extra:
+        try:
+            own = yaml.safe_load(Path(extra).read_text("utf-8")) or {}
+            senders = own.get("cuscar", {}).get("senders", {})
+            if not isinstance(senders, dict):
+                raise TypeError("cuscar.senders must map sender ids to their qualifiers")
+        except (OSError, yaml.YAMLError, AttributeError, TypeError) as exc:
+            raise ConfigError(f"REDLANE_INTAKE_MAPPINGS={extra!r}: {exc}") from exc
+        data["cuscar"]["senders"] = {**(data["cuscar"].get("senders") or {}), **senders}
     return data
 
 
 def mapping_for(sender: str | None) -> SenderMapping:
-    """The qualifier mapping for a sender: the default, overridden by the sender's entry."""
-    spec = _mapping_file()["cuscar"]
+    """The qualifier mapping for a sender: the default, overridden by the sender's entry in
+    the shipped mappings or in the file named by REDLANE_INTAKE_MAPPINGS."""
+    spec = _mapping_file(os.environ.get("REDLANE_INTAKE_MAPPINGS") or None)["cuscar"]
     own = (spec.get("senders") or {}).get(sender or "", {})
     return SenderMapping(
         {**spec["default"]["parties"], **own.get("parties", {})},

@@ -70,7 +70,7 @@ def quarantine_problems(
             "field": p.field,
             "reason": p.reason,
             "raw": p.raw,
-            "sender": sender,
+            "sender": p.sender or sender,
             "status": "open",
             "created_at": now(),
         }
