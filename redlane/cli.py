@@ -173,7 +173,9 @@ def ingest(
     path: Annotated[Path, typer.Argument(help="A canonical file, or a directory of them.")],
     format: Annotated[
         str | None,
-        typer.Option(help="jsonl, parquet or cuscar (default: by extension or content)."),
+        typer.Option(
+            help="jsonl, parquet, cuscar, baplie or coarri (default: by extension or content)."
+        ),
     ] = None,
     sender: Annotated[str | None, typer.Option(help="Who sent the data.")] = None,
     database: DatabaseOption = None,

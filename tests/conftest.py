@@ -194,6 +194,16 @@ def make_traveller(n: int = 1, **changes: Any) -> Traveller:
     return Traveller(**fields)
 
 
+def make_container_event(number: str = "CSQU3054383") -> Any:
+    from redlane.model import ContainerEvent
+
+    return ContainerEvent(
+        event="discharged", container=number, size_type="45R1", full=True, seals=["EC123456"],
+        vessel="9319466", voyage="123W", place="NLRTM", port_of_loading="ECGYE",
+        stowage="0780690", at=at(2, 6), gross_mass_kg=25500.0, operator="MSC",
+    )  # fmt: skip
+
+
 def make_control_result(ref: str = "MEDU00000001") -> ControlResult:
     return ControlResult(
         target_ref=ref,

@@ -6,7 +6,13 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 import pytest
-from conftest import make_consignment, make_control_result, make_movement, make_traveller
+from conftest import (
+    make_consignment,
+    make_container_event,
+    make_control_result,
+    make_movement,
+    make_traveller,
+)
 from pydantic import ValidationError
 
 from redlane.intake.pipeline import to_arrow
@@ -72,6 +78,7 @@ def test_arrow_schema_follows_the_model(kind: str) -> None:
         "movement": make_movement(),
         "traveller": make_traveller(),
         "control_result": make_control_result(),
+        "container_event": make_container_event(),
     }[kind]
     table = to_arrow(kind, [sample])
     assert table.schema.equals(schema)

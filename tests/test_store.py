@@ -10,6 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from conftest import (
     make_consignment,
+    make_container_event,
     make_control_result,
     make_movement,
     make_traveller,
@@ -53,6 +54,7 @@ RECORDS: dict[str, list[BaseModel]] = {
     "movement": [make_movement(), make_truck()],
     "traveller": [make_traveller(1), make_traveller(2, booking=None, sex=None)],
     "control_result": [make_control_result()],
+    "container_event": [make_container_event(), make_container_event("MSKU1234565")],
 }
 
 

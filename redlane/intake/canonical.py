@@ -20,7 +20,7 @@ from redlane.model import RECORD_KINDS, Record
 
 CANONICAL_FORMATS = ("jsonl", "parquet")
 #: Message formats of the transport sector that redlane reads (by their message type).
-MESSAGE_FORMATS = ("cuscar",)
+MESSAGE_FORMATS = ("cuscar", "baplie", "coarri")
 FORMATS = (*CANONICAL_FORMATS, *MESSAGE_FORMATS)
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
 #: Extensions of message files a directory ingest reads (the content says which format).

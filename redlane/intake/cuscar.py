@@ -29,7 +29,7 @@ import yaml
 from pydifact.segments import Segment
 
 from redlane.config import ConfigError
-from redlane.intake.edifact import Message
+from redlane.intake.edifact import Message, element, parse_time, part
 from redlane.model import Consignment, Movement
 
 
@@ -79,25 +79,6 @@ def mapping_for(sender: str | None) -> SenderMapping:
 # --- reading -----------------------------------------------------------------------------------
 
 
-def _element(segment: Segment, index: int) -> Any:
-    return segment.elements[index] if len(segment.elements) > index else ""
-
-
-def _part(segment: Segment, index: int, component: int = 0) -> str:
-    """Component `component` of element `index` ('' when absent)."""
-    value = _element(segment, index)
-    if isinstance(value, list):
-        return str(value[component]) if len(value) > component else ""
-    return str(value) if component == 0 else ""
-
-
-def _when(text: str, fmt: str) -> datetime:
-    formats = {"102": "%Y%m%d", "203": "%Y%m%d%H%M", "204": "%Y%m%d%H%M%S"}
-    if fmt not in formats:
-        raise ValueError(f"date format {fmt or '(none)'} is not 102, 203 or 204")
-    return datetime.strptime(text, formats[fmt]).replace(tzinfo=UTC)
-
-
 def _number(text: str, what: str) -> float:
     try:
         return float(text)
@@ -136,7 +117,7 @@ class _State:
 
 
 def _location(segment: Segment) -> tuple[str, str]:
-    return _part(segment, 0), _part(segment, 1)
+    return part(segment, 0), part(segment, 1)
 
 
 def read_cuscar(message: Message) -> tuple[dict[str, Any] | None, list[tuple[int, dict[str, Any]]]]:
@@ -160,16 +141,16 @@ def _apply(state: _State, segment: Segment, index: int) -> None:
     tag = segment.tag
     doc = state.documents[-1] if state.documents else None
     if tag == "CNI":
-        state.documents.append(_Document(index, _part(segment, 1) or _part(segment, 0)))
+        state.documents.append(_Document(index, part(segment, 1) or part(segment, 0)))
         state.group, state.group_kind = None, ""
     elif tag == "TDT":
         state.voyage.update(
-            voyage=_part(segment, 1), carrier=_part(segment, 4, 3), id=_part(segment, 7, 0),
-            id_list=_part(segment, 7, 1), name=_part(segment, 7, 3), flag=_part(segment, 7, 4),
+            voyage=part(segment, 1), carrier=part(segment, 4, 3), id=part(segment, 7, 0),
+            id_list=part(segment, 7, 1), name=part(segment, 7, 3), flag=part(segment, 7, 4),
         )  # fmt: skip
     elif tag == "DTM":
-        qualifier, text, fmt = _part(segment, 0, 0), _part(segment, 0, 1), _part(segment, 0, 2)
-        when = _when(text, fmt)
+        qualifier, text, fmt = part(segment, 0, 0), part(segment, 0, 1), part(segment, 0, 2)
+        when = parse_time(text, fmt)
         calls = state.voyage.setdefault("calls", [])
         if doc is not None:
             if qualifier == "137":
@@ -196,7 +177,7 @@ def _apply(state: _State, segment: Segment, index: int) -> None:
         elif qualifier in ("7", "9", "11", "27", "28"):
             doc.places[qualifier] = place
     elif tag == "RFF":
-        qualifier, value = _part(segment, 0, 0), _part(segment, 0, 1)
+        qualifier, value = part(segment, 0, 0), part(segment, 0, 1)
         if qualifier == "VA" and state.group_kind == "NAD":
             state.group["vat"] = value
         elif doc is None:
@@ -211,10 +192,10 @@ def _apply(state: _State, segment: Segment, index: int) -> None:
             doc.kind, doc.number = state.mapping.documents[qualifier], value or doc.number
     elif tag == "EQD":
         equipment: dict[str, Any] = {
-            "number": _part(segment, 1),
-            "size_type": _part(segment, 2) or None,
-            "full": _part(segment, 5) != "4",
-            "reefer": len(_part(segment, 2)) >= 3 and _part(segment, 2)[2] == "R",
+            "number": part(segment, 1),
+            "size_type": part(segment, 2) or None,
+            "full": part(segment, 5) != "4",
+            "reefer": len(part(segment, 2)) >= 3 and part(segment, 2)[2] == "R",
             "seals": [],
         }
         if doc is None:
@@ -223,58 +204,58 @@ def _apply(state: _State, segment: Segment, index: int) -> None:
             doc.equipment.append(equipment)
         state.group, state.group_kind = equipment, "EQD"
     elif tag == "SEL" and state.group_kind == "EQD":
-        state.group["seals"].append(_part(segment, 0))
+        state.group["seals"].append(part(segment, 0))
     elif tag == "TMP" and state.group_kind == "EQD":
         state.group["reefer"] = True
     elif tag == "NAD" and doc is not None:
-        role = state.mapping.parties.get(_part(segment, 0))
+        role = state.mapping.parties.get(part(segment, 0))
         party = _party(segment, role) if role else None
         if party is not None:
             doc.parties.append(party)
         state.group, state.group_kind = party, "NAD" if party else ""
     elif tag == "COM" and state.group_kind == "NAD":
-        kind = {"TE": "phone", "EM": "email"}.get(_part(segment, 0, 1))
+        kind = {"TE": "phone", "EM": "email"}.get(part(segment, 0, 1))
         if kind:
-            state.group[kind] = _part(segment, 0, 0)
+            state.group[kind] = part(segment, 0, 0)
     elif tag == "GID" and doc is not None:
-        packages = _part(segment, 1, 0)
+        packages = part(segment, 1, 0)
         if not packages.isdigit():
             raise ValueError(f"GID packages {packages!r} is not a whole number")
-        item = {"packages": int(packages), "package_kind": _part(segment, 1, 1) or None}
+        item = {"packages": int(packages), "package_kind": part(segment, 1, 1) or None}
         doc.goods.append(item)
         state.group, state.group_kind = item, "GID"
-    elif tag == "FTX" and state.group_kind == "GID" and _part(segment, 0) == "AAA":
+    elif tag == "FTX" and state.group_kind == "GID" and part(segment, 0) == "AAA":
         state.group["description"] = " ".join(
-            str(p) for p in (_element(segment, 3) if isinstance(_element(segment, 3), list)
-                             else [_element(segment, 3)]) if p
+            str(p) for p in (element(segment, 3) if isinstance(element(segment, 3), list)
+                             else [element(segment, 3)]) if p
         )  # fmt: skip
     elif tag == "MEA" and state.group_kind == "GID":
-        kind = {"G": "gross_mass_kg", "AAF": "net_mass_kg"}.get(_part(segment, 1))
+        kind = {"G": "gross_mass_kg", "AAF": "net_mass_kg"}.get(part(segment, 1))
         if kind:
-            state.group[kind] = _number(_part(segment, 2, 1), f"MEA {kind}")
+            state.group[kind] = _number(part(segment, 2, 1), f"MEA {kind}")
     elif tag == "MOA" and doc is not None:
-        qualifier, amount, currency = (_part(segment, 0, i) for i in range(3))
+        qualifier, amount, currency = (part(segment, 0, i) for i in range(3))
         if qualifier == "38" and state.group_kind == "GID":
             state.group.update(value=_number(amount, "MOA value"), currency=currency or None)
         elif qualifier == "64":
             doc.freight.update(amount=_number(amount, "MOA freight"), currency=currency or None)
     elif tag == "CPI" and doc is not None:
-        doc.freight["terms"] = {"P": "prepaid", "C": "collect"}.get(_part(segment, 2), "unknown")
-        payer = state.mapping.parties.get(_part(segment, 1))
+        doc.freight["terms"] = {"P": "prepaid", "C": "collect"}.get(part(segment, 2), "unknown")
+        payer = state.mapping.parties.get(part(segment, 1))
         if payer:
             doc.freight["payer_role"] = payer
     elif tag == "SGP" and doc is not None:
-        doc.linked.append(_part(segment, 0))
+        doc.linked.append(part(segment, 0))
     elif tag == "CST" and state.group_kind == "GID":
-        state.group["hs_code"] = _part(segment, 1, 0)
+        state.group["hs_code"] = part(segment, 1, 0)
 
 
 def _party(segment: Segment, role: str) -> dict[str, Any]:
-    ident, code_list, agency = (_part(segment, 1, i) for i in range(3))
-    name = " ".join(p for p in (_part(segment, 3, i) for i in range(5)) if p)
+    ident, code_list, agency = (part(segment, 1, i) for i in range(3))
+    name = " ".join(p for p in (part(segment, 3, i) for i in range(5)) if p)
     address = {
-        "street": _part(segment, 4) or None, "city": _part(segment, 5) or None,
-        "postcode": _part(segment, 7) or None, "country": _part(segment, 8) or None,
+        "street": part(segment, 4) or None, "city": part(segment, 5) or None,
+        "postcode": part(segment, 7) or None, "country": part(segment, 8) or None,
     }  # fmt: skip
     return {
         "role": role,

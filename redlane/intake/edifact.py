@@ -15,8 +15,9 @@ import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from pydifact.control.characters import Characters
 from pydifact.exceptions import EDISyntaxError, MissingImplementationWarning
@@ -236,6 +237,27 @@ def _message(
         number, str(reference), str(parts[0]), ":".join(str(p) for p in parts[1:]), segments,
         raw, sender, interchange, started,
     )  # fmt: skip
+
+
+def element(segment: Segment, index: int) -> Any:
+    """Data element `index` of a segment ('' when absent)."""
+    return segment.elements[index] if len(segment.elements) > index else ""
+
+
+def part(segment: Segment, index: int, component: int = 0) -> str:
+    """Component `component` of element `index` ('' when absent)."""
+    value = element(segment, index)
+    if isinstance(value, list):
+        return str(value[component]) if len(value) > component else ""
+    return str(value) if component == 0 else ""
+
+
+def parse_time(text: str, fmt: str) -> datetime:
+    """A DTM value in format 102, 203 or 204, as UTC."""
+    formats = {"102": "%Y%m%d", "203": "%Y%m%d%H%M", "204": "%Y%m%d%H%M%S"}
+    if fmt not in formats:
+        raise ValueError(f"date format {fmt or '(none)'} is not 102, 203 or 204")
+    return datetime.strptime(text, formats[fmt]).replace(tzinfo=UTC)
 
 
 def message_type(path: Path) -> str | None:

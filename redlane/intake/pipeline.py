@@ -33,6 +33,7 @@ from redlane.intake.canonical import (
     validate_chunk,
 )
 from redlane.intake.columnar import columnar_kind, validate_table
+from redlane.intake.containers import read_container_events
 from redlane.intake.cuscar import MappingError, read_cuscar
 from redlane.intake.edifact import EdifactError, Message, read_messages
 from redlane.model.arrow import RECORD_MODELS, arrow_schema
@@ -184,10 +185,15 @@ def message_records(item: Message | EdifactError) -> tuple[list[RawRecord], list
     if isinstance(item, EdifactError):
         return [], [Problem(item.locator, None, item.reason, item.raw)]
     try:
-        movement, documents = read_cuscar(item)
+        if item.type == "CUSCAR":
+            movement, documents = read_cuscar(item)
+            mapped = [(f"{item.locator}, TDT", movement)] if movement is not None else []
+        elif item.type in ("BAPLIE", "COARRI"):
+            documents, mapped = read_container_events(item), []
+        else:
+            raise MappingError(item.locator, None, f"{item.type} messages are not read yet")
     except MappingError as exc:
         return [], [Problem(exc.locator, exc.field, exc.reason, item.raw, sender=item.sender)]
-    mapped = [(f"{item.locator}, TDT", movement)] if movement is not None else []
     mapped += [(item.where(i), d) for i, d in documents]
     return [RawRecord(locator, data, item.raw) for locator, data in mapped], []
 

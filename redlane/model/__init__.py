@@ -21,18 +21,22 @@ from redlane.model.consignment import (
     GoodsItem,
     TransportDocument,
 )
+from redlane.model.container import ContainerEvent
 from redlane.model.control import ControlResult, Drug, Outcome, Seizure
 from redlane.model.conveyance import Call, Conveyance, Movement, Plate
 from redlane.model.party import Address, Party, PartyRole, RoledParty
 from redlane.model.traveller import Booking, Leg, TravelDocument, Traveller
 
 Record = Annotated[
-    Consignment | Traveller | Movement | ControlResult, Field(discriminator="record")
+    Consignment | Traveller | Movement | ControlResult | ContainerEvent,
+    Field(discriminator="record"),
 ]
 """Any canonical record; the `record` field says which."""
 
 RECORD_ADAPTER: TypeAdapter[Record] = TypeAdapter(Record)
-RECORD_KINDS: tuple[str, ...] = ("consignment", "traveller", "movement", "control_result")
+RECORD_KINDS: tuple[str, ...] = (
+    "consignment", "traveller", "movement", "control_result", "container_event",
+)  # fmt: skip
 
 __all__ = [
     "COUNTRY_CODES",
@@ -42,6 +46,7 @@ __all__ = [
     "Booking",
     "Call",
     "Consignment",
+    "ContainerEvent",
     "ControlResult",
     "Conveyance",
     "ConveyanceKind",

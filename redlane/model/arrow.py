@@ -17,13 +17,14 @@ from typing import Any
 import pyarrow as pa
 from pydantic import AwareDatetime, BaseModel
 
-from redlane.model import Consignment, ControlResult, Movement, Traveller
+from redlane.model import Consignment, ContainerEvent, ControlResult, Movement, Traveller
 
 RECORD_MODELS: dict[str, type[BaseModel]] = {
     "consignment": Consignment,
     "traveller": Traveller,
     "movement": Movement,
     "control_result": ControlResult,
+    "container_event": ContainerEvent,
 }
 
 

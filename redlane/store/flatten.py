@@ -165,6 +165,15 @@ def _table_sql(kind: str) -> dict[str, str]:
                     notes
                 FROM b""",
         }
+    if kind == "container_event":
+        return {
+            "container_events": f"""
+                SELECT {_PROVENANCE}, event, container, NULL::BOOLEAN AS container_valid,
+                    size_type, "full", array_to_string(seals, ',') AS seals, vessel, voyage,
+                    place, port_of_loading, port_of_discharge, stowage,
+                    {_db_time('"at"')} AS "at", gross_mass_kg, operator
+                FROM b""",
+        }
     raise ValueError(f"unknown record kind {kind!r}")
 
 
@@ -244,6 +253,9 @@ def _add_identifier_flags(kind: str, con: duckdb.DuckDBPyConnection, table: pa.T
         return _with_column(table, "mmsi_valid", _checked(table["mmsi"], identifiers.valid_mmsis))
     if kind == "traveller":
         return _with_column(table, "mrz_valid", _mrz_flags(con))
+    if kind == "container_event":
+        numbers = table["container"].to_numpy(zero_copy_only=False)
+        return _with_column(table, "container_valid", identifiers.valid_containers(numbers))
     return table
 
 

@@ -146,6 +146,22 @@ def _parties_by_key(db: Database, keys: Iterable[int]) -> dict[int, dict[str, An
     return found
 
 
+def _container_event(row: dict[str, Any]) -> dict[str, Any]:
+    names = (
+        "record", "event", "container", "size_type", "full", "vessel", "voyage", "place",
+        "port_of_loading", "port_of_discharge", "stowage", "gross_mass_kg", "operator",
+    )  # fmt: skip
+    data = {name: row.get(name) for name in names}
+    data.update(
+        record="container_event",
+        full=None if row["full"] is None else bool(row["full"]),
+        seals=_codes(row["seals"]),
+        at=_utc(row["at"]),
+        source=_source(row),
+    )
+    return data
+
+
 def load_records(
     db: Database,
     kind: str,
@@ -167,6 +183,9 @@ def load_records(
         known = _parties_by_key(db, keys)
         data = [_consignment(row, known) for row in rows]
     else:
-        build = {"movement": _movement, "traveller": _traveller, "control_result": _control_result}
+        build = {
+            "movement": _movement, "traveller": _traveller, "control_result": _control_result,
+            "container_event": _container_event,
+        }  # fmt: skip
         data = [build[kind](row) for row in rows]
     return [RECORD_ADAPTER.validate_python(item) for item in data]

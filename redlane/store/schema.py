@@ -235,6 +235,29 @@ control_results = Table(
     Index(None, "target_kind", "target_ref"),
 )
 
+container_events = Table(
+    "container_events",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    *_provenance(),
+    Column("event", String(16), nullable=False),
+    Column("container", Text, nullable=False),
+    Column("container_valid", Boolean),
+    Column("size_type", String(4)),
+    Column("full", Boolean),
+    Column("seals", Text, nullable=False),
+    Column("vessel", Text),
+    Column("voyage", Text),
+    Column("place", String(5)),
+    Column("port_of_loading", String(5)),
+    Column("port_of_discharge", String(5)),
+    Column("stowage", Text),
+    Column("at", DateTime(timezone=True)),
+    Column("gross_mass_kg", Float),
+    Column("operator", Text),
+    Index(None, "container"),
+)
+
 risk_profiles = Table(
     "risk_profiles",
     metadata,
@@ -291,4 +314,5 @@ RECORD_TABLES: dict[str, Table] = {
     "traveller": travellers,
     "movement": movements,
     "control_result": control_results,
+    "container_event": container_events,
 }

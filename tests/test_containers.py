@@ -1,0 +1,109 @@
+"""BAPLIE bay plans and COARRI terminal reports: one container event per container."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from redlane.intake.canonical import detect_format
+from redlane.intake.containers import read_container_events
+from redlane.intake.cuscar import MappingError
+from redlane.intake.edifact import EdifactError, Message, read_messages, read_stream
+from redlane.intake.pipeline import ingest
+from redlane.model import ContainerEvent
+from redlane.store.database import Database
+from redlane.store.records import load_records
+
+DATA = Path(__file__).parent / "data" / "edifact"
+COARRI = DATA / "php-edifact_D95BCOARRI.edi"
+BAPLIE = DATA / "php-edifact_D95BBAPLIE.edi"
+
+
+def events(path: Path) -> list[ContainerEvent]:
+    found = []
+    for message in read_messages(path):
+        assert isinstance(message, Message)
+        found += [ContainerEvent.model_validate(d) for _, d in read_container_events(message)]
+    return found
+
+
+def test_coarri_sample_gives_two_messages_and_21_containers() -> None:
+    assert detect_format(COARRI) == "coarri"
+    assert len(list(read_messages(COARRI))) == 2
+    found = events(COARRI)
+    assert len(found) == 21 and all(e.container_valid for e in found)
+    first = found[0]
+    assert (first.event, first.container, first.size_type, first.full) == (
+        "discharged", "FCIU9908030", "45G1", True,
+    )  # fmt: skip
+    assert (first.vessel, first.voyage, first.place, first.port_of_loading) == (
+        "3ERX3", "031W", "ITGOA", "TRKMX",
+    )  # fmt: skip
+    assert (first.stowage, first.gross_mass_kg, first.operator) == ("380886", 8914.0, "COE")
+    assert first.at == datetime(2016, 2, 3, 9, 13, tzinfo=UTC)
+
+
+def test_baplie_sample_gives_three_stowed_containers() -> None:
+    assert detect_format(BAPLIE) == "baplie"
+    found = events(BAPLIE)
+    assert [(e.container, e.stowage, e.port_of_discharge, e.gross_mass_kg) for e in found] == [
+        ("OOLU4293959", "0780690", "CNYTN", 3833.0),
+        ("MOEU0710945", "0060886", "CNXMN", 3983.0),
+        ("OOLU8757889", "0100114", "TWKHH", 26000.0),
+    ]
+    assert {(e.event, e.vessel, e.voyage, e.place) for e in found} == {
+        ("stowed", "VRIB3", "042", "USLGB")
+    }
+    assert [e.full for e in found] == [False, False, True]
+
+
+def test_container_events_are_stored_once_and_read_back(db: Database) -> None:
+    (coarri,) = ingest(db, COARRI).files
+    (baplie,) = ingest(db, BAPLIE).files
+    assert (coarri.stored, baplie.stored) == (21, 3)
+    (again,) = ingest(db, COARRI).files
+    assert (again.stored, again.duplicates) == (0, 21)
+    stored = load_records(db, "container_event")
+    expected = events(COARRI) + events(BAPLIE)
+    assert [e.model_dump(exclude={"source"}) for e in stored] == [
+        e.model_dump(exclude={"source"}) for e in expected
+    ]
+
+
+_TEXTS = [COARRI.read_text(), BAPLIE.read_text()]
+_ALPHABET = st.sampled_from(list("EQDLOCMAKGNS+:?'\n 0123456789.-"))
+
+
+@st.composite
+def _mutated(draw: st.DrawFn) -> str:
+    text = draw(st.sampled_from(_TEXTS))
+    if draw(st.booleans()):
+        return text[: draw(st.integers(0, len(text)))]
+    chars = list(text)
+    for at, c in draw(st.lists(st.tuples(st.integers(0, len(text) - 1), _ALPHABET), max_size=8)):
+        chars[at] = c
+    return "".join(chars)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@settings(max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_mutated())
+def test_fuzz_nothing_but_our_errors_escape(text: str) -> None:
+    for item in read_stream(io.StringIO(text)):
+        if isinstance(item, EdifactError):
+            continue
+        try:
+            found = read_container_events(item)
+        except MappingError:
+            continue
+        for _, data in found:
+            with contextlib.suppress(ValidationError):
+                ContainerEvent.model_validate(data)
