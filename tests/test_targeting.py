@@ -9,7 +9,12 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
-from conftest import feature_table, make_consignment, make_control_result
+from conftest import (
+    feature_table,
+    make_consignment,
+    make_container_event,
+    make_control_result,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
@@ -119,6 +124,23 @@ def test_facts_come_from_the_record_and_the_store_history(history: Database) -> 
     # value per kg over the stored median for bananas (three banana documents)
     banana = sorted([18000 / 21000.5, 6000 / 20000, 18000 / 21000.5])[1]
     assert c2["value_per_kg_ratio"] == pytest.approx((6000 / 20000) / banana)
+
+
+def test_terminal_seals_are_compared_with_the_documents(history: Database) -> None:
+    """The terminal reports c1's container with c1's seal (so c2, which declared that container
+    with another seal, differs) and c3's container with a seal c3 never declared."""
+    _store(
+        history,
+        [
+            make_container_event("MSCU1234565").model_copy(update={"seals": ["CN999"]}),
+            make_container_event("CSQU3054383").model_copy(update={"seals": ["EC123456"]}),
+        ],
+    )
+    rows = {
+        r["target_ref"]: r["terminal_seal_mismatch"]
+        for r in features_for(history, "consignment", Window(DAY, DAY + timedelta(1))).to_pylist()
+    }
+    assert rows == {"MEDU00000001": False, "MEDU00000002": True, "MEDU00000003": True}
 
 
 def test_batch_and_single_record_scores_agree(history: Database) -> None:

@@ -78,6 +78,12 @@ CONSIGNMENT = _fields(
         "A container of this document appears on another document of the same voyage with "
         "other seals.",
     ),
+    (
+        "terminal_seal_mismatch",
+        "boolean",
+        "A terminal report or bay plan (COARRI, BAPLIE) gives a container of this document "
+        "other seals than the document does.",
+    ),
     ("freight_terms", "string", "prepaid, collect or unknown."),
     ("freight_amount", "number", "Freight charged, where known."),
     ("freight_to_value", "number", "Freight over declared value."),

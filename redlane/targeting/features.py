@@ -21,7 +21,13 @@ from sqlalchemy import ColumnElement, Select, Table, and_, func, select
 
 from redlane.store.database import Database
 from redlane.store.repository import fetch_arrow
-from redlane.store.schema import consignments, movements, parties, travellers
+from redlane.store.schema import (
+    consignments,
+    container_events,
+    movements,
+    parties,
+    travellers,
+)
 from redlane.targeting.catalogue import CATALOGUE, TargetKind
 
 #: History a fact looks back over (operators, plates, value norms).
@@ -173,6 +179,16 @@ def _consignment_context(db: Database, targets: pa.Table) -> dict[str, pa.Table]
         parties.c.key, parties.c.kind, parties.c.name, parties.c.country, parties.c.eori
     )
     voyage_query = select(consignments.c.id, consignments.c.movement_ref, consignments.c.equipment)
+    # Seals a terminal or a bay plan reported for the containers of these documents.
+    terminal_query = select(container_events.c.container, container_events.c.seals).where(
+        container_events.c.seals != ""
+    )
+    numbers = [
+        n
+        for text in (targets.column("container_numbers").to_pylist() if targets.num_rows else [])
+        for n in (text or "").split(",")
+        if n
+    ]
     refs = targets.column("movement_ref").to_pylist() if targets.num_rows else []
     return {
         "consignee_days": _party_days(db, "consignee", keys["consignee"]),
@@ -180,6 +196,7 @@ def _consignment_context(db: Database, targets: pa.Table) -> dict[str, pa.Table]
         "party": _fetch_in(db, party_query, parties.c.key, keys["consignee"] + keys["consignor"]),
         "voyage": _fetch_in(db, voyage_query, consignments.c.movement_ref, refs),
         "norm_rows": _value_norms(db, first, last),
+        "terminal": _fetch_in(db, terminal_query, container_events.c.container, numbers),
     }
 
 
@@ -257,6 +274,13 @@ mismatch AS (
         ON a.movement_ref = b.movement_ref AND a.number = b.number AND a.id <> b.id
         AND a.seals <> b.seals
 ),
+terminal_mismatch AS (
+    SELECT DISTINCT s.id FROM seals s JOIN (
+        SELECT container, array_to_string(list_sort(string_split(seals, ',')), ',') AS seals
+        FROM terminal
+    ) t ON t.container = s.number AND s.seals <> '' AND t.seals <> s.seals
+    JOIN base b ON b.id = s.id
+),
 consignee_hist AS (
     SELECT b.id, sum(h.n) AS prior, min(CAST(h.day AS DATE)) AS first_day
     FROM base b JOIN consignee_days h ON h.key = b.consignee_key AND CAST(h.day AS DATE) < b.day_
@@ -291,6 +315,7 @@ SELECT
     CAST(b.reefer AS BOOLEAN) AS reefer,
     CAST(b.containers_valid AS BOOLEAN) AS container_check_digit_valid,
     (m.id IS NOT NULL) AS seal_mismatch,
+    (tm.id IS NOT NULL) AS terminal_seal_mismatch,
     coalesce(b.fr_.terms, 'unknown') AS freight_terms,
     b.fr_.amount AS freight_amount,
     CAST(b.fr_.amount / nullif(b.total_value, 0) AS DOUBLE) AS freight_to_value,
@@ -306,6 +331,7 @@ SELECT
 FROM base b
 LEFT JOIN norms n ON n.hs6 = substr(b.g_[1].hs_code, 1, 6)
 LEFT JOIN mismatch m ON m.id = b.id
+LEFT JOIN terminal_mismatch tm ON tm.id = b.id
 LEFT JOIN party ce ON ce.key = b.consignee_key
 LEFT JOIN party co ON co.key = b.consignor_key
 LEFT JOIN consignee_hist ch ON ch.id = b.id
