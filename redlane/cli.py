@@ -33,6 +33,7 @@ from redlane.intake.pipeline import ingest as ingest_path
 from redlane.intake.quarantine import QuarantineError
 from redlane.intake.quarantine import retry as retry_quarantined
 from redlane.intake.quarantine import show as show_quarantined
+from redlane.intake.tabular import MappingFileError
 from redlane.reference import place_label
 from redlane.store.database import Database
 from redlane.store.repository import quarantined
@@ -178,17 +179,25 @@ def ingest(
         ),
     ] = None,
     sender: Annotated[str | None, typer.Option(help="Who sent the data.")] = None,
+    mapping: Annotated[
+        str | None,
+        typer.Option(
+            help="Map CSV/JSON Lines/Parquet rows: a YAML file or a shipped mapping "
+            "(truck_crossings, yacht_reports)."
+        ),
+    ] = None,
     database: DatabaseOption = None,
 ) -> None:
-    """Validate and store canonical records; bad records are quarantined, the rest goes in."""
+    """Validate and store records; bad records are quarantined, the rest goes in."""
     db = _open(database)
     db.upgrade()
     try:
         with _progress() as progress:
             summary = ingest_path(
-                db, path, fmt=format, sender=sender, on_progress=_tracker(progress)
-            )
-    except (FormatError, FileNotFoundError) as exc:
+                db, path, fmt=format, sender=sender, on_progress=_tracker(progress),
+                mapping=mapping,
+            )  # fmt: skip
+    except (FormatError, FileNotFoundError, MappingFileError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     _print_ingest(summary)

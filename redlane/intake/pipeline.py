@@ -36,6 +36,7 @@ from redlane.intake.columnar import columnar_kind, validate_table
 from redlane.intake.containers import read_container_events
 from redlane.intake.cuscar import MappingError, read_cuscar
 from redlane.intake.edifact import EdifactError, Message, read_messages
+from redlane.intake.tabular import TabularMapping, load_mapping, mapped_rows
 from redlane.model.arrow import RECORD_MODELS, arrow_schema
 from redlane.store import repository
 from redlane.store.bulk import KnownKeys, write_batch
@@ -219,9 +220,25 @@ def _message_chunks(path: Path, fmt: str, chunk_size: int) -> Iterator[Validated
         yield _validated(records, problems, read, senders)
 
 
+def _mapped_chunks(
+    path: Path, mapping: TabularMapping, chunk_size: int
+) -> Iterator[ValidatedChunk]:
+    records: list[RawRecord] = []
+    for record in mapped_rows(path, mapping):
+        records.append(record)
+        if len(records) >= chunk_size:
+            yield _validated(records, [], len(records))
+            records = []
+    if records:
+        yield _validated(records, [], len(records))
+
+
 def validated_chunks(path: Path, fmt: str, chunk_size: int) -> Iterator[ValidatedChunk]:
     """Chunks of validated records: column-wise for canonical Parquet, mapped from the messages
     of a transport-sector format, else with pydantic."""
+    if fmt.startswith("mapped:"):
+        mapping = load_mapping(fmt.removeprefix("mapped:"))
+        return _mapped_chunks(path, mapping, min(chunk_size, MESSAGE_CHUNK_SIZE))
     if fmt in MESSAGE_FORMATS:
         return _message_chunks(path, fmt, min(chunk_size, MESSAGE_CHUNK_SIZE))
     if fmt == "parquet":
@@ -323,9 +340,10 @@ def ingest_file(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_progress: ProgressCallback | None = None,
     parallel: bool | None = None,
+    mapping: str | None = None,
 ) -> FileSummary:
-    """Ingest one canonical file; see `ingest`."""
-    fmt = detect_format(path, fmt)
+    """Ingest one file; see `ingest`."""
+    fmt = f"mapped:{mapping}" if mapping else detect_format(path, fmt)
     summary = FileSummary(str(path), fmt)
     batch_id = summary.batch_id = repository.start_batch(db, summary.path, fmt, sender)
     provenance = Provenance(batch_id, summary.path, sender, repository.now().isoformat())
@@ -373,13 +391,16 @@ def ingest(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     on_progress: ProgressCallback | None = None,
     parallel: bool | None = None,
+    mapping: str | None = None,
 ) -> IngestSummary:
     """Ingest a canonical file, or every canonical file of a directory.
 
     Each file is read in chunks of `chunk_size` records; refused records are quarantined
     with their locator, field and reason, the rest is stored; records already stored are
     counted as duplicates. Large files are prepared in a second process (`parallel`, by
-    default from PARALLEL_FROM_RECORDS records on).
+    default from PARALLEL_FROM_RECORDS records on). With `mapping` (a mapping file, or the name
+    of a shipped one such as 'truck_crossings'), CSV, JSON Lines or Parquet rows of any layout
+    are mapped onto the canonical model (`redlane.intake.tabular`).
     """
     return IngestSummary(
         [
@@ -391,6 +412,7 @@ def ingest(
                 chunk_size=chunk_size,
                 on_progress=on_progress,
                 parallel=parallel,
+                mapping=mapping,
             )
             for f in ingest_files(path)
         ]

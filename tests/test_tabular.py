@@ -1,0 +1,103 @@
+"""Tabular files through mapping files: truck crossings, yacht reports, any layout."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from redlane.cli import app
+from redlane.intake.pipeline import ingest
+from redlane.intake.tabular import MappingFileError, load_mapping
+from redlane.model import Movement
+from redlane.store.database import Database
+from redlane.store.records import load_records
+from redlane.targeting import Window, features_for
+
+HEADER = (
+    "crossing_id,tractor_plate,tractor_country,trailer_plate,trailer_country,haulier,"
+    "haulier_country,tractor_acquired_on,origin,departed_at,border_post,crossed_at,persons"
+)
+ROWS = (
+    "ROAD-1,34ABC123,TR,34XY99,TR,Anadolu Lojistik,TR,2026-09-01,TRIST,2026-11-01T06:00:00Z,"
+    "BGKPV,2026-11-02T04:30:00Z,1",
+    "ROAD-2,PB1234AA,BG,,,Sofia Trans,BG,,BGSOF,2026-11-01T20:00:00Z,ROCAF,2026-11-02T09:10:00Z,2",
+    "ROAD-3,34ZZ001,TR,,,Anadolu Lojistik,TR,,TRIST,2026-11-01T06:00:00Z,Kapitan Andreevo,"
+    "2026-11-02T05:00:00Z,1",
+)
+TRUCKS = "\n".join([HEADER, *ROWS]) + "\n"
+
+
+def test_truck_crossings_csv_maps_onto_movements(db: Database, tmp_path: Path) -> None:
+    path = tmp_path / "crossings.csv"
+    path.write_text(TRUCKS)
+    (summary,) = ingest(db, path, mapping="truck_crossings").files
+    assert (summary.read, summary.stored, summary.quarantined) == (3, 2, 1)
+    (problem,) = summary.problems
+    assert (problem.locator, problem.field) == ("line 4", "itinerary.1.place")
+    assert "Kapitan Andreevo" in problem.raw
+    first, second = load_records(db, "movement")
+    assert isinstance(first, Movement) and isinstance(second, Movement)
+    assert [(p.number, p.country, p.unit) for p in first.conveyance.plates] == [
+        ("34ABC123", "TR", "tractor"), ("34XY99", "TR", "trailer"),
+    ]  # fmt: skip
+    assert first.conveyance.operator is not None
+    assert first.conveyance.operator.name == "Anadolu Lojistik"
+    assert first.conveyance.acquired_on == date(2026, 9, 1)
+    assert first.itinerary[-1].arrival == datetime(2026, 11, 2, 4, 30, tzinfo=UTC)
+    assert [p.unit for p in second.conveyance.plates] == ["tractor"]  # no trailer given
+    assert second.conveyance.acquired_on is None and second.persons_on_board == 2
+    (again,) = ingest(db, path, mapping="truck_crossings").files
+    assert (again.stored, again.duplicates) == (0, 2)
+
+
+def test_yacht_reports_feed_the_yacht_facts(db: Database, tmp_path: Path) -> None:
+    report = {
+        "report_id": "YACHT-7", "name": "Blue Horizon", "flag": "VC", "mmsi": "375123456",
+        "registration": "SVG-1234", "owner": "J. Smith", "owner_country": "GB",
+        "purchased_on": "2026-07-05", "crew": "2", "last_port": "GPPTP",
+        "left_last_port_at": "2026-10-12T10:00:00Z", "next_port": "PTLIS",
+        "eta": "2026-11-02T15:00:00Z",
+    }  # fmt: skip
+    path = tmp_path / "yachts.jsonl"
+    path.write_text(json.dumps(report) + "\n")
+    (summary,) = ingest(db, path, mapping="yacht_reports").files
+    assert summary.stored == 1
+    day = date(2026, 11, 2)
+    (facts,) = features_for(db, "movement", Window(day, day + timedelta(days=1))).to_pylist()
+    assert facts["conveyance_kind"] == "yacht" and facts["persons_on_board"] == 2
+    assert facts["owned_days"] == (day - date(2026, 7, 5)).days
+    assert facts["call_countries"] == ["GP", "PT"] and facts["mmsi_valid"] is True
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("record: ship\nfields: {ref: a}\n", "record 'ship' is not one of"),
+        ("record: movement\nfields: {'itinerary[x].place': a}\n", "is not a field path"),
+        ("record: movement\nfields: {ref: {col: a}}\n", "give a column name or {value: ...}"),
+        ("fields: {ref: a}\n", "a mapping needs 'record' and 'fields'"),
+    ],
+)
+def test_a_wrong_mapping_file_is_named(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "mine.yaml"
+    path.write_text(text)
+    with pytest.raises(MappingFileError, match=r"mine\.yaml") as caught:
+        load_mapping(path)
+    assert message in str(caught.value)
+
+
+def test_an_unknown_shipped_mapping_stops_the_command(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("a\n1\n")
+    result = CliRunner().invoke(
+        app,
+        ["ingest", str(path), "--mapping", "lorries", "--database", f"sqlite:///{tmp_path}/t.db"],
+    )
+    assert result.exit_code == 2
+    assert (
+        "no shipped mapping 'lorries'; there are: truck_crossings, yacht_reports" in result.output
+    )
