@@ -107,3 +107,9 @@ def test_fuzz_nothing_but_our_errors_escape(text: str) -> None:
         for _, data in found:
             with contextlib.suppress(ValidationError):
                 ContainerEvent.model_validate(data)
+
+
+def test_progress_counts_the_records_before_reading_them(db: Database) -> None:
+    seen: list[tuple[int, int]] = []
+    ingest(db, COARRI, on_progress=lambda _name, done, total: seen.append((done, total)))
+    assert seen[-1] == (21, 21) and all(total == 21 for _, total in seen)
