@@ -18,24 +18,15 @@ import argparse
 import hashlib
 import json
 import os
-import resource
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from stages import peak_mb, run_stage
+
 TARGET_RATE = 20_000
 TARGET_MEMORY_MB = 1024
-
-
-def _peak_mb() -> float:
-    """Peak resident memory of this process plus that of its largest child (the preparing
-    process of a parallel ingest): an upper bound of what both held at once."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return (own + children) / 1024  # ru_maxrss is in KiB on Linux
 
 
 def stage_generate(out: Path, consignments: int) -> dict[str, Any]:
@@ -48,7 +39,7 @@ def stage_generate(out: Path, consignments: int) -> dict[str, Any]:
     return {
         "seconds": time.perf_counter() - started,
         "records": summary.records["consignment"],
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak_mb(),
     }
 
 
@@ -66,7 +57,7 @@ def stage_ingest(url: str, path: Path) -> dict[str, Any]:
         "records": summary.stored,
         "read": summary.read,
         "quarantined": summary.quarantined,
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak_mb(),
     }
 
 
@@ -172,17 +163,7 @@ def stage_baseline(url: str, path: Path, sample: int) -> dict[str, Any]:
             )
             session.commit()
             stored += 1
-    return {"seconds": time.perf_counter() - started, "records": stored, "peak_mb": _peak_mb()}
-
-
-def _run_stage(*args: str) -> dict[str, Any]:
-    """Run one stage in a fresh interpreter and return what it measured."""
-    result = subprocess.run(
-        [sys.executable, __file__, "--stage", *args], capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"stage {args[0]} failed:\n{result.stderr}")
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    return {"seconds": time.perf_counter() - started, "records": stored, "peak_mb": peak_mb()}
 
 
 def _fresh_postgres(url: str) -> tuple[str, str]:
@@ -232,7 +213,7 @@ def main() -> None:
     traffic = args.out / f"traffic-{args.consignments}"
     file = traffic / "consignments.parquet"
     with console.status(f"generating {args.consignments:,} consignments"):
-        generated = _run_stage("generate", str(traffic), str(args.consignments))
+        generated = run_stage(__file__, "generate", str(traffic), str(args.consignments))
     console.print(
         f"generated {generated['records']:,} consignments in {generated['seconds']:.1f} s "
         f"({generated['records'] / generated['seconds']:,.0f}/s)"
@@ -242,20 +223,22 @@ def main() -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{sqlite_file}{suffix}").unlink(missing_ok=True)
     with console.status("redlane bulk ingest into SQLite"):
-        results["redlane → SQLite"] = _run_stage("ingest", f"sqlite:///{sqlite_file}", str(file))
+        results["redlane → SQLite"] = run_stage(
+            __file__, "ingest", f"sqlite:///{sqlite_file}", str(file)
+        )
     if args.postgres:
         url, name = _fresh_postgres(args.postgres)
         try:
             with console.status("redlane bulk ingest into PostgreSQL"):
-                results["redlane → PostgreSQL"] = _run_stage("ingest", url, str(file))
+                results["redlane → PostgreSQL"] = run_stage(__file__, "ingest", url, str(file))
         finally:
             _drop_postgres(args.postgres, name)
     baseline_file = args.out / "baseline.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{baseline_file}{suffix}").unlink(missing_ok=True)
     with console.status(f"baseline: {args.baseline_sample:,} records row by row via the ORM"):
-        results["ORM row by row → SQLite (baseline)"] = _run_stage(
-            "baseline", f"sqlite:///{baseline_file}", str(file), str(args.baseline_sample)
+        results["ORM row by row → SQLite (baseline)"] = run_stage(
+            __file__, "baseline", f"sqlite:///{baseline_file}", str(file), str(args.baseline_sample)
         )
 
     baseline = results["ORM row by row → SQLite (baseline)"]

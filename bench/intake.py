@@ -20,22 +20,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
-import sys
 import time
 import warnings
 from pathlib import Path
 from typing import Any
 
+from stages import peak_mb, run_stage
+
 TARGET_RATIO = 0.5
 TARGET_MEMORY_MB = 500
-
-
-def _peak_mb() -> float:
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return (own + children) / 1024
 
 
 def stage_generate(out: Path, days: int) -> dict[str, Any]:
@@ -71,7 +64,7 @@ def stage_bare(path: Path) -> dict[str, Any]:
         "seconds": time.perf_counter() - started,
         "segments": segments,
         "messages": messages,
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak_mb(),
     }
 
 
@@ -88,17 +81,8 @@ def stage_ours(path: Path, database: Path) -> dict[str, Any]:
         "records": summary.read,
         "stored": summary.stored,
         "quarantined": summary.quarantined,
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak_mb(),
     }
-
-
-def _run_stage(*args: str) -> dict[str, Any]:
-    result = subprocess.run(
-        [sys.executable, __file__, "--stage", *args], capture_output=True, text=True, check=False
-    )
-    if result.returncode != 0:
-        raise SystemExit(f"stage {args[0]} failed:\n{result.stderr}")
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
 def main() -> None:
@@ -127,16 +111,16 @@ def main() -> None:
     file = traffic / "cuscar.edi"
     if not file.exists():
         with console.status(f"generating {args.days} days of sea traffic as CUSCAR"):
-            made = _run_stage("generate", str(traffic), str(args.days))
+            made = run_stage(__file__, "generate", str(traffic), str(args.days))
         console.print(f"wrote {made['bytes'] / 1e6:,.0f} MB of CUSCAR in {made['seconds']:.0f} s")
     size_mb = file.stat().st_size / 1e6
     with console.status("pydifact: bare tokenizer"):
-        bare = _run_stage("bare", str(file))
+        bare = run_stage(__file__, "bare", str(file))
     database = args.out / "intake.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
     with console.status("redlane: read, map, validate, store"):
-        ours = _run_stage("ours", str(file), str(database))
+        ours = run_stage(__file__, "ours", str(file), str(database))
 
     table = Table(title=f"CUSCAR, {size_mb:,.0f} MB: {bare['messages']:,} messages")
     for name in ("path", "seconds", "messages/s", "segments/s", "MB/s", "peak MB"):

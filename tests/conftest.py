@@ -229,3 +229,20 @@ def feature_table(rows: list[dict[str, Any]], kind: str = "consignment") -> Any:
         + [(f.name, types[f.type]) for f in CATALOGUE[kind].values()]  # type: ignore[index]
     )
     return pa.Table.from_pylist(rows, schema=schema)
+
+
+def read_every_message(text: str) -> int:
+    """Everything the message path does with `text`, as ingest does it: read, map, validate.
+    Returns the records accepted; anything but our own typed handling raises."""
+    import io
+
+    from redlane.intake.canonical import validate_chunk
+    from redlane.intake.edifact import read_stream
+    from redlane.intake.pipeline import message_records
+
+    accepted = 0
+    for item in read_stream(io.StringIO(text)):
+        records, _problems = message_records(item)
+        models, _refused = validate_chunk(records) if records else ([], [])
+        accepted += len(models)
+    return accepted

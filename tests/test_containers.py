@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from conftest import read_every_message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 
 from redlane.intake.canonical import detect_format
 from redlane.intake.containers import read_container_events
-from redlane.intake.cuscar import MappingError
-from redlane.intake.edifact import EdifactError, Message, read_messages, read_stream
+from redlane.intake.edifact import Message, read_messages
 from redlane.intake.pipeline import ingest
 from redlane.model import ContainerEvent
 from redlane.store.database import Database
@@ -97,16 +94,7 @@ def _mutated(draw: st.DrawFn) -> str:
 @settings(max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(_mutated())
 def test_fuzz_nothing_but_our_errors_escape(text: str) -> None:
-    for item in read_stream(io.StringIO(text)):
-        if isinstance(item, EdifactError):
-            continue
-        try:
-            found = read_container_events(item)
-        except MappingError:
-            continue
-        for _, data in found:
-            with contextlib.suppress(ValidationError):
-                ContainerEvent.model_validate(data)
+    read_every_message(text)
 
 
 def test_progress_counts_the_records_before_reading_them(db: Database) -> None:
