@@ -53,3 +53,39 @@ def place_label(locode: str) -> str:
     """'NLRTM Rotterdam' for a known code; the code alone otherwise."""
     place = places().get(locode)
     return f"{locode} {place.name}" if place else locode
+
+
+@cache
+def _airports_by_iata() -> dict[str, tuple[frozenset[str], frozenset[str]]]:
+    """IATA code -> (airports that name it in UN/LOCODE's IATA column, airports whose code
+    ends with it and name no other)."""
+    explicit: dict[str, set[str]] = {}
+    implied: dict[str, set[str]] = {}
+    for place in places().values():
+        if not place.is_airport:
+            continue
+        if place.iata:
+            explicit.setdefault(place.iata, set()).add(place.locode)
+        else:
+            implied.setdefault(place.locode[2:], set()).add(place.locode)
+    keys = set(explicit) | set(implied)
+    return {k: (frozenset(explicit.get(k, ())), frozenset(implied.get(k, ()))) for k in keys}
+
+
+def airport_locode(iata: str, country: str | None = None) -> str | None:
+    """The UN/LOCODE of the airport an IATA code names (Cargo-IMP and PNR data give IATA codes).
+
+    UN/LOCODE gives an airport's IATA code only where it differs from the last three letters
+    of its own code, so an explicit entry wins; otherwise the code's suffix decides. Where that
+    still leaves several airports (small airfields share suffixes), `country` must tell them
+    apart; an unknown or ambiguous code gives None, never a guess.
+    """
+    explicit, implied = _airports_by_iata().get(iata.strip().upper(), (frozenset(), frozenset()))
+    for candidates in (explicit, implied):
+        if country is not None:
+            candidates = frozenset(c for c in candidates if c[:2] == country.upper())
+        if len(candidates) == 1:
+            return next(iter(candidates))
+        if candidates:
+            return None
+    return None
