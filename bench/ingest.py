@@ -23,7 +23,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from stages import peak_mb, run_stage
+from stages import peak_mb, remove_sqlite, run_stage
 
 TARGET_RATE = 20_000
 TARGET_MEMORY_MB = 1024
@@ -220,8 +220,7 @@ def main() -> None:
     )
     results: dict[str, dict[str, Any]] = {}
     sqlite_file = args.out / "bench.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{sqlite_file}{suffix}").unlink(missing_ok=True)
+    remove_sqlite(sqlite_file)
     with console.status("redlane bulk ingest into SQLite"):
         results["redlane → SQLite"] = run_stage(
             __file__, "ingest", f"sqlite:///{sqlite_file}", str(file)
@@ -234,8 +233,7 @@ def main() -> None:
         finally:
             _drop_postgres(args.postgres, name)
     baseline_file = args.out / "baseline.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{baseline_file}{suffix}").unlink(missing_ok=True)
+    remove_sqlite(baseline_file)
     with console.status(f"baseline: {args.baseline_sample:,} records row by row via the ORM"):
         results["ORM row by row → SQLite (baseline)"] = run_stage(
             __file__, "baseline", f"sqlite:///{baseline_file}", str(file), str(args.baseline_sample)

@@ -25,7 +25,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from stages import peak_mb, run_stage
+from stages import peak_mb, remove_sqlite, run_stage
 
 TARGET_RATIO = 0.5
 TARGET_MEMORY_MB = 500
@@ -117,8 +117,7 @@ def main() -> None:
     with console.status("pydifact: bare tokenizer"):
         bare = run_stage(__file__, "bare", str(file))
     database = args.out / "intake.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    remove_sqlite(database)
     with console.status("redlane: read, map, validate, store"):
         ours = run_stage(__file__, "ours", str(file), str(database))
 

@@ -6,6 +6,7 @@ import json
 import resource
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -25,3 +26,9 @@ def run_stage(script: str, *args: str) -> dict[str, Any]:
     if result.returncode != 0:
         raise SystemExit(f"stage {args[0]} failed:\n{result.stderr}")
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def remove_sqlite(path: Path) -> None:
+    """Delete a SQLite database with its WAL and shared-memory files, for a fresh start."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)

@@ -338,6 +338,7 @@ def build_features(n: int, seed: int) -> pa.Table:
         "reefer": _numbers(reefer, pa.bool_()),
         "container_check_digit_valid": _numbers(~chance(0.02), pa.bool_(), ~has_containers),
         "seal_mismatch": _numbers(has_containers & chance(0.008), pa.bool_()),
+        "terminal_seal_mismatch": _numbers(has_containers & chance(0.004), pa.bool_()),
         "freight_terms": _strings(
             ["prepaid", "collect", "unknown"],
             _pick(rng, (("prepaid", 55), ("collect", 35), ("unknown", 10)), n),
@@ -371,7 +372,11 @@ def build_features(n: int, seed: int) -> pa.Table:
     )
     names = list(feature_columns("consignment"))
     if schema.names != names or set(columns) != set(names):
-        raise SystemExit(f"generated columns differ from the feature columns: {sorted(columns)}")
+        missing, extra = set(names) - set(columns), set(columns) - set(names)
+        raise SystemExit(
+            f"generated columns differ from the feature columns: missing {sorted(missing)}, "
+            f"not in the catalogue {sorted(extra)}"
+        )
     return pa.Table.from_arrays([columns[name] for name in names], schema=schema)
 
 

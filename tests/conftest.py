@@ -246,3 +246,30 @@ def read_every_message(text: str) -> int:
         models, _refused = validate_chunk(records) if records else ([], [])
         accepted += len(models)
     return accepted
+
+
+def mutated_messages(texts: list[str], alphabet: str) -> Any:
+    """Fuzz input for a message parser: random text from `alphabet`, or one of `texts`
+    truncated, with characters replaced, or with characters inserted."""
+    from hypothesis import strategies as st
+
+    chars = st.sampled_from(list(alphabet))
+
+    @st.composite
+    def mutated(draw: st.DrawFn) -> str:
+        choice = draw(st.integers(0, 3))
+        if choice == 0:
+            return draw(st.text(alphabet=chars, max_size=300))
+        text = draw(st.sampled_from(texts))
+        if choice == 1:
+            return text[: draw(st.integers(0, len(text)))]
+        edits = draw(st.lists(st.tuples(st.integers(0, len(text) - 1), chars), max_size=8))
+        out = list(text)
+        for at, c in edits:
+            if choice == 2:
+                out[at] = c
+            else:
+                out.insert(at, c)
+        return "".join(out)
+
+    return mutated()

@@ -6,9 +6,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import read_every_message
+from conftest import mutated_messages, read_every_message
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from redlane.intake.canonical import detect_format
 from redlane.intake.containers import read_container_events
@@ -75,24 +74,12 @@ def test_container_events_are_stored_once_and_read_back(db: Database) -> None:
 
 
 _TEXTS = [COARRI.read_text(), BAPLIE.read_text()]
-_ALPHABET = st.sampled_from(list("EQDLOCMAKGNS+:?'\n 0123456789.-"))
-
-
-@st.composite
-def _mutated(draw: st.DrawFn) -> str:
-    text = draw(st.sampled_from(_TEXTS))
-    if draw(st.booleans()):
-        return text[: draw(st.integers(0, len(text)))]
-    chars = list(text)
-    for at, c in draw(st.lists(st.tuples(st.integers(0, len(text) - 1), _ALPHABET), max_size=8)):
-        chars[at] = c
-    return "".join(chars)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 @settings(max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck))
-@given(_mutated())
+@given(mutated_messages(_TEXTS, "EQDLOCMAKGNS+:?'\n 0123456789.-"))
 def test_fuzz_nothing_but_our_errors_escape(text: str) -> None:
     read_every_message(text)
 

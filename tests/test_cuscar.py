@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import make_consignment, make_movement, read_every_message
+from conftest import make_consignment, make_movement, mutated_messages, read_every_message
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from redlane.intake import edifact
 from redlane.intake.canonical import detect_format
@@ -215,31 +214,12 @@ def test_functional_groups_and_stray_segments() -> None:
 
 _SAMPLE = write_cuscar(make_movement("SEA-1"), _documents(), sender="S", recipient="R",
                        reference="Z", prepared=PREPARED)  # fmt: skip
-_ALPHABET = st.sampled_from(list("UNHTCIGDLOQ+:?'\n 0123456789ABEMSZ.-"))
-
-
-@st.composite
-def _mutated(draw: st.DrawFn) -> str:
-    choice = draw(st.integers(0, 3))
-    if choice == 0:
-        return draw(st.text(alphabet=_ALPHABET, max_size=300))
-    text = _SAMPLE
-    if choice == 1:
-        return text[: draw(st.integers(0, len(text)))]
-    edits = draw(st.lists(st.tuples(st.integers(0, len(text) - 1), _ALPHABET), max_size=8))
-    chars = list(text)
-    for at, c in edits:
-        if choice == 2:
-            chars[at] = c
-        else:
-            chars.insert(at, c)
-    return "".join(chars)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 @settings(max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck))
-@given(_mutated())
+@given(mutated_messages([_SAMPLE], "UNHTCIGDLOQ+:?'\n 0123456789ABEMSZ.-"))
 def test_fuzz_nothing_but_our_errors_escape(text: str) -> None:
     read_every_message(text)
 

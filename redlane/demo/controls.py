@@ -17,6 +17,8 @@ from sqlalchemy import select
 from redlane.demo import TRUTH_DIR
 from redlane.store.database import Database
 from redlane.store.schema import selections
+from redlane.targeting.catalogue import TARGET_KINDS
+from redlane.targeting.features import Window, features_for
 
 CSV_COLUMNS = (
     "target_kind", "target_ref", "transport_document", "office", "controlled_on", "outcome",
@@ -73,8 +75,6 @@ def simulate_controls(db: Database, traffic: Path, out: Path, run_id: int | None
 def demo_recall(db: Database, traffic: Path) -> tuple[int, int]:
     """How many planted contraband targets the controlled selections find, out of all planted
     in the targets of the targeted days (every stored target of a day some run targeted)."""
-    from redlane.targeting.catalogue import TARGET_KINDS
-    from redlane.targeting.features import Window, features_for
 
     with db.engine.connect() as conn:
         days = sorted({_day(d) for (d,) in conn.execute(select(selections.c.day).distinct())})

@@ -34,19 +34,16 @@ def read_container_events(message: Message) -> list[tuple[int, dict[str, Any]]]:
                 event = _COARRI_EVENTS.get(part(segment, 0), "reported")
             elif tag == "TDT" and part(segment, 0) == "20":
                 voyage.update(voyage=part(segment, 1) or None, vessel=part(segment, 7) or None)
-            elif tag == "LOC" and current is None:
-                if part(segment, 0) in ("5", "11"):
-                    voyage["place"] = part(segment, 1)
-                elif part(segment, 0) == "147" and bay_plan:
-                    current = _open(events, index, voyage, event)
-                    current["stowage"] = part(segment, 1)
+            elif tag == "LOC" and part(segment, 0) == "147" and bay_plan:
+                # a bay plan opens each container's group with its stowage cell
+                current = _open(events, index, voyage, event)
+                current["stowage"] = part(segment, 1)
+            elif tag == "LOC" and current is None and part(segment, 0) in ("5", "11"):
+                voyage["place"] = part(segment, 1)
             elif tag == "DTM" and current is None and part(segment, 0, 0) in ("133", "132"):
                 voyage.setdefault("at", parse_time(part(segment, 0, 1), part(segment, 0, 2)))
             elif tag == "NAD" and current is None and part(segment, 0) in ("CF", "CA"):
                 voyage["operator"] = part(segment, 1)
-            elif tag == "LOC" and part(segment, 0) == "147" and bay_plan:
-                current = _open(events, index, voyage, event)
-                current["stowage"] = part(segment, 1)
             elif tag == "EQD" and part(segment, 0) == "CN":
                 if not bay_plan or current is None or current.get("container"):
                     current = _open(events, index, voyage, event)

@@ -17,7 +17,7 @@ freight payer's party qualifier in `CPI` element 2.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
@@ -483,13 +483,3 @@ def _consignment_segments(
             out.append(_seg("MOA", ["38", g.value, g.currency or ""]))
         out.append(_seg("CST", "", g.hs_code))
     return out
-
-
-def records_of(messages: Iterable[Message]) -> Iterable[dict[str, Any]]:
-    """Every canonical record of the messages (movements first per message); for tests and
-    tools that do not need per-record locators."""
-    for message in messages:
-        movement, documents = read_cuscar(message)
-        if movement is not None:
-            yield movement
-        yield from (d for _, d in documents)

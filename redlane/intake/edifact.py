@@ -86,7 +86,6 @@ def _segments(handle: TextIO) -> Iterator[tuple[str, Characters]]:
             first = False
         start = 0
         i = 0
-        n = len(text)
         terminator, release = chars.segment_terminator, chars.escape_character
         while True:
             j = text.find(terminator, i)
@@ -104,7 +103,7 @@ def _segments(handle: TextIO) -> Iterator[tuple[str, Characters]]:
                 yield segment, chars
             start = i = j + 1
         pending = text[start:]
-        if n and len(pending) > MAX_MESSAGE_CHARS:
+        if len(pending) > MAX_MESSAGE_CHARS:
             raise EdifactError(
                 "end of file", "a segment runs on without a terminator", pending[:200]
             )

@@ -43,7 +43,7 @@ class MappingFileError(ValueError):
 
 
 @dataclass(frozen=True)
-class Source:
+class FieldSource:
     column: str | None
     value: Any = None
 
@@ -52,7 +52,7 @@ class Source:
 class TabularMapping:
     name: str
     record: str
-    fields: dict[str, Source]
+    fields: dict[str, FieldSource]
 
 
 def _path(path: str, where: str) -> list[tuple[str, int | None]]:
@@ -94,16 +94,16 @@ def _parse(data: Any, name: str) -> TabularMapping:
     record = data["record"]
     if record not in RECORD_KINDS:
         raise MappingFileError(f"{name}: record {record!r} is not one of {', '.join(RECORD_KINDS)}")
-    fields: dict[str, Source] = {}
+    fields: dict[str, FieldSource] = {}
     for target, spec in (data["fields"] or {}).items():
         where = f"{name}: fields.{target}"
         _path(str(target), where)
         if isinstance(spec, str):
-            fields[str(target)] = Source(spec)
+            fields[str(target)] = FieldSource(spec)
         elif isinstance(spec, dict) and set(spec) == {"value"}:
-            fields[str(target)] = Source(None, spec["value"])
+            fields[str(target)] = FieldSource(None, spec["value"])
         elif isinstance(spec, dict) and set(spec) == {"column"}:
-            fields[str(target)] = Source(str(spec["column"]))
+            fields[str(target)] = FieldSource(str(spec["column"]))
         else:
             raise MappingFileError(f"{where}: give a column name or {{value: ...}}")
     return TabularMapping(name, str(record), fields)

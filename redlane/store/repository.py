@@ -135,6 +135,20 @@ def fetch_arrow(db: Database, query: Select[Any]) -> pa.Table:
     )
 
 
+#: Keys per IN (...) lookup: under every database's limit of parameters per statement.
+IN_CHUNK = 5_000
+
+
+def fetch_arrow_in(db: Database, query: Select[Any], column: Any, keys: Iterable[Any]) -> pa.Table:
+    """`fetch_arrow` of `query` restricted to `column IN keys`, in chunks, concatenated."""
+    distinct = sorted({k for k in keys if k is not None})
+    parts = [
+        fetch_arrow(db, query.where(column.in_(distinct[i : i + IN_CHUNK])))
+        for i in range(0, len(distinct), IN_CHUNK)
+    ]
+    return pa.concat_tables(parts) if parts else fetch_arrow(db, query.where(column.in_([])))
+
+
 def _naive_utc(value: Any) -> Any:
     # PostgreSQL hands back aware timestamps, SQLite the naive UTC text we stored
     if isinstance(value, datetime) and value.tzinfo is not None:

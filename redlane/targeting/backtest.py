@@ -14,6 +14,7 @@ import numpy as np
 from sqlalchemy import select
 
 from redlane.store.database import Database
+from redlane.store.repository import fetch_arrow, fetch_arrow_in
 from redlane.store.schema import control_results, selections
 from redlane.targeting.criteria import ReferenceLists
 from redlane.targeting.engine import DuckDBEngine, hit_mask
@@ -62,31 +63,41 @@ def backtest(
     scored = engine.score(profile.target, features)
     hit = hit_mask(scored)
     refs = np.asarray(scored.column("target_ref").to_numpy(zero_copy_only=False)).astype(str)
-    chosen = refs[hit]
-    with db.engine.connect() as conn:
-        outcomes: dict[str, bool] = {}
-        query = select(control_results.c.target_ref, control_results.c.outcome).where(
-            control_results.c.target_kind == profile.target
+    chosen = [str(r) for r in refs[hit]]
+    random_refs = (
+        fetch_arrow(
+            db,
+            select(selections.c.target_ref).where(
+                selections.c.method == "random",
+                selections.c.target_kind == profile.target,
+                selections.c.day >= since,
+                selections.c.day < until,
+            ),
         )
-        for ref, outcome in conn.execute(query):
-            outcomes[ref] = outcomes.get(ref, False) or outcome == "seizure"
-        random_refs = [
-            r
-            for (r,) in conn.execute(
-                select(selections.c.target_ref).where(
-                    selections.c.method == "random",
-                    selections.c.target_kind == profile.target,
-                    selections.c.day >= since,
-                    selections.c.day < until,
-                )
-            )
-        ]
+        .column(0)
+        .to_pylist()
+    )
+    # The results of just these targets: a seizure in any of a target's controls counts.
+    results = fetch_arrow_in(
+        db,
+        select(control_results.c.target_ref, control_results.c.outcome).where(
+            control_results.c.target_kind == profile.target
+        ),
+        control_results.c.target_ref,
+        [*chosen, *random_refs],
+    ).to_pylist()
+    outcomes: dict[str, bool] = {}
+    for row in results:
+        outcomes[row["target_ref"]] = outcomes.get(row["target_ref"], False) or (
+            row["outcome"] == "seizure"
+        )
     controlled = [r for r in chosen if r in outcomes]
     seized = [r for r in controlled if outcomes[r]]
     random_controlled = sorted({r for r in random_refs if r in outcomes})
     random_hits = sum(outcomes[r] for r in random_controlled)
     lift = lift_interval(len(seized), len(controlled), random_hits, len(random_controlled))
-    others = [r for r in chosen if r not in set(seized)]
+    found = set(seized)
+    others = [r for r in chosen if r not in found]
     return Backtest(
         profile.id, profile.version, since, until, int(scored.num_rows), int(hit.sum()),
         len(controlled), len(seized), len(random_controlled), random_hits, *lift,

@@ -11,6 +11,7 @@ NULL, `LIKE` without an escape character, `IN` lists that contain NULL. The test
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import date
@@ -65,8 +66,6 @@ def _divide(a: float, b: float) -> float | None:
 
 def _modulo(a: float, b: float) -> float | None:
     # SQL's remainder takes the sign of the dividend (math.fmod), unlike Python's %
-    import math
-
     return None if b == 0 else math.fmod(a, b)
 
 

@@ -10,17 +10,18 @@ so scoring a day and scoring one record of it give the same fields.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import duckdb
 import pyarrow as pa
-from sqlalchemy import ColumnElement, Select, Table, and_, func, select
+import pyarrow.compute as pc
+from sqlalchemy import ColumnElement, Table, and_, func, select
 
 from redlane.store.database import Database
-from redlane.store.repository import fetch_arrow
+from redlane.store.repository import fetch_arrow, fetch_arrow_in
 from redlane.store.schema import (
     consignments,
     container_events,
@@ -32,7 +33,6 @@ from redlane.targeting.catalogue import CATALOGUE, TargetKind
 
 #: History a fact looks back over (operators, plates, value norms).
 LOOKBACK_DAYS = 90
-_IN_CHUNK = 5_000  # keys per IN (...) lookup: under every database's parameter limit
 
 #: Columns every feature table starts with, before the catalogue fields.
 KEY_COLUMNS = ("target_kind", "target_id", "target_ref")
@@ -46,20 +46,6 @@ class Window:
     until: date | None = None
     batch_ids: tuple[int, ...] = ()
     ids: tuple[int, ...] = ()
-
-
-def _fetch_in(
-    db: Database, query: Select[Any], column: ColumnElement[Any], keys: Sequence[Any]
-) -> pa.Table:
-    """`query` restricted to `column IN keys`, in chunks; the parts concatenated."""
-    keys = sorted({k for k in keys if k is not None})
-    parts = [
-        fetch_arrow(db, query.where(column.in_(keys[i : i + _IN_CHUNK])))
-        for i in range(0, len(keys), _IN_CHUNK)
-    ]
-    if not parts:
-        return fetch_arrow(db, query.where(column.in_([])))
-    return pa.concat_tables(parts)
 
 
 def _day_column(kind: TargetKind) -> ColumnElement[Any]:
@@ -85,9 +71,7 @@ def _window_filter(table: Table, kind: TargetKind, window: Window) -> list[Colum
     return conditions
 
 
-def _midnight(day: date) -> Any:
-    from datetime import datetime, time
-
+def _midnight(day: date) -> datetime:
     return datetime.combine(day, time())
 
 
@@ -126,21 +110,13 @@ def features_for(db: Database, kind: TargetKind, window: Window) -> pa.Table:
     return compute_features(db, kind, read_targets(db, kind, window))
 
 
-def _days(values: Iterable[Any]) -> list[date]:
-    out = []
-    for v in values:
-        if v is None:
-            continue
-        out.append(date.fromisoformat(str(v)[:10]) if not isinstance(v, date) else v)
-    return out
-
-
 def _span(targets: pa.Table, column: str) -> tuple[date, date]:
-    days = _days(targets.column(column).to_pylist()) if targets.num_rows else []
-    if not days:
+    """First and last day of a date or timestamp column (today when there is none)."""
+    days = pc.min_max(pc.cast(targets.column(column), pa.date32())).as_py()
+    if days["min"] is None:
         today = date.today()
         return today, today
-    return min(days), max(days)
+    return days["min"], days["max"]
 
 
 def _context(db: Database, kind: TargetKind, targets: pa.Table) -> dict[str, pa.Table]:
@@ -156,7 +132,7 @@ def _party_days(db: Database, role: str, keys: Sequence[Any]) -> pa.Table:
     query = select(
         column.label("key"), consignments.c.arrival_date.label("day"), func.count().label("n")
     ).group_by(column, consignments.c.arrival_date)
-    return _fetch_in(db, query, column, keys)
+    return fetch_arrow_in(db, query, column, keys)
 
 
 def _value_norms(db: Database, first: date, last: date) -> pa.Table:
@@ -193,10 +169,12 @@ def _consignment_context(db: Database, targets: pa.Table) -> dict[str, pa.Table]
     return {
         "consignee_days": _party_days(db, "consignee", keys["consignee"]),
         "consignor_days": _party_days(db, "consignor", keys["consignor"]),
-        "party": _fetch_in(db, party_query, parties.c.key, keys["consignee"] + keys["consignor"]),
-        "voyage": _fetch_in(db, voyage_query, consignments.c.movement_ref, refs),
+        "party": fetch_arrow_in(
+            db, party_query, parties.c.key, keys["consignee"] + keys["consignor"]
+        ),
+        "voyage": fetch_arrow_in(db, voyage_query, consignments.c.movement_ref, refs),
         "norm_rows": _value_norms(db, first, last),
-        "terminal": _fetch_in(db, terminal_query, container_events.c.container, numbers),
+        "terminal": fetch_arrow_in(db, terminal_query, container_events.c.container, numbers),
     }
 
 
@@ -209,8 +187,8 @@ def _traveller_context(db: Database, targets: pa.Table) -> dict[str, pa.Table]:
     )  # fmt: skip
     trips_query = select(travellers.c.document_number, travellers.c.departs_at, travellers.c.id)
     return {
-        "flight": _fetch_in(db, flight_query, movements.c.ref, refs),
-        "trips": _fetch_in(db, trips_query, travellers.c.document_number, docs),
+        "flight": fetch_arrow_in(db, flight_query, movements.c.ref, refs),
+        "trips": fetch_arrow_in(db, trips_query, travellers.c.document_number, docs),
     }
 
 
@@ -228,7 +206,7 @@ def _movement_context(db: Database, targets: pa.Table) -> dict[str, pa.Table]:
     )  # fmt: skip
     return {
         "history": fetch_arrow(db, history_query),
-        "cargo": _fetch_in(db, cargo_query, consignments.c.movement_ref, refs),
+        "cargo": fetch_arrow_in(db, cargo_query, consignments.c.movement_ref, refs),
         "norm_rows": _value_norms(db, first, last),
     }
 

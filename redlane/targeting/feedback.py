@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import duckdb
-import pyarrow as pa
 from pydantic import ValidationError
 from sqlalchemy import select
 
@@ -230,21 +229,22 @@ def performance(
     if until is not None:
         query = query.where(selections.c.day < until)
     chosen = fetch_arrow(db, query)
-    results = fetch_arrow(
-        db,
-        select(
-            control_results.c.target_kind,
-            control_results.c.target_ref,
-            control_results.c.outcome,
-            control_results.c.total_seized_kg,
-        ),
+    result_query = select(
+        control_results.c.target_kind,
+        control_results.c.target_ref,
+        control_results.c.outcome,
+        control_results.c.total_seized_kg,
     )
+    if since is not None:
+        # A control follows its selection: results older than the period cannot belong to it.
+        result_query = result_query.where(control_results.c.controlled_on >= since)
+    results = fetch_arrow(db, result_query)
     con = duckdb.connect()
     try:
         if not chosen.num_rows:
             return Performance(since, until, [], [], None)
         con.register("s", chosen)
-        con.register("r", results if results.num_rows else _empty_results())
+        con.register("r", results)
         by_method = con.sql(
             _PERFORMANCE_SQL
             + """SELECT method AS name, count(*) AS selections, sum(controlled::INT) AS controlled,
@@ -299,14 +299,3 @@ def review_reason(
         if hit_rate <= random_rate:
             return f"hit rate {hit_rate:.1%} not above random ({random_rate:.1%})"
     return None
-
-
-def _empty_results() -> pa.Table:
-    return pa.table(
-        {
-            "target_kind": pa.array([], pa.string()),
-            "target_ref": pa.array([], pa.string()),
-            "outcome": pa.array([], pa.string()),
-            "total_seized_kg": pa.array([], pa.float64()),
-        }
-    )

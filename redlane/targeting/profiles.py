@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from functools import cache
@@ -276,26 +276,6 @@ def save_profile(
     return profile
 
 
-def import_profiles(db: Database, profiles: Sequence[RiskProfile]) -> list[RiskProfile]:
-    """Store profiles as they are written (status and approver included), skipping versions
-    already stored with the same content; used for reviewed libraries such as the starter set."""
-    stored = {(p.id, p.version): p for p in stored_profiles(db)}
-    added = []
-    with db.engine.begin() as conn:
-        for profile in profiles:
-            existing = stored.get((profile.id, profile.version))
-            if existing is not None:
-                if existing.content_hash() != profile.content_hash():
-                    raise ProfileError(
-                        f"profile {profile.id} v{profile.version} is stored with other content; "
-                        "give the change a new version"
-                    )
-                continue
-            conn.execute(insert(risk_profiles).values(**_row(profile)))
-            added.append(profile)
-    return added
-
-
 def _set_status(db: Database, profile: RiskProfile, **values: Any) -> RiskProfile:
     try:
         changed = RiskProfile.model_validate({**profile.model_dump(), **values})
@@ -381,7 +361,6 @@ __all__ = [
     "SuggestedAction",
     "approve_profile",
     "default_lists",
-    "import_profiles",
     "latest_profiles",
     "load_lists",
     "load_profiles",

@@ -89,16 +89,15 @@ def score_window(
     on_progress: ProgressCallback | None = None,
 ) -> tuple[pa.Table, dict[str, int]]:
     """Scores of every stored target in the window, all kinds concatenated."""
-    kinds = kinds or sorted({p.target for p in engine.compiled.profiles})  # type: ignore[assignment]
-    assert kinds is not None
+    wanted: Sequence[TargetKind] = kinds or sorted({p.target for p in engine.compiled.profiles})
     parts = []
     counts: dict[str, int] = {}
-    for step, kind in enumerate(kinds):
+    for step, kind in enumerate(wanted):
         features = features_for(db, kind, window)
         counts[kind] = features.num_rows
         parts.append(engine.score(kind, features))
         if on_progress:
-            on_progress("targeting", step + 1, len(kinds))
+            on_progress("targeting", step + 1, len(wanted))
     if not parts:
         return pa.table({}), counts
     return pa.concat_tables(parts, promote_options="permissive"), counts
