@@ -28,6 +28,7 @@ from redlane.config import ConfigError
 from redlane.demo import generate as generate_traffic
 from redlane.demo.controls import demo_recall, simulate_controls
 from redlane.intake.canonical import FormatError
+from redlane.intake.formats import FORMATS
 from redlane.intake.pipeline import IngestSummary
 from redlane.intake.pipeline import ingest as ingest_path
 from redlane.intake.quarantine import QuarantineError
@@ -174,9 +175,7 @@ def ingest(
     path: Annotated[Path, typer.Argument(help="A canonical file, or a directory of them.")],
     format: Annotated[
         str | None,
-        typer.Option(
-            help="jsonl, parquet, cuscar, baplie or coarri (default: by extension or content)."
-        ),
+        typer.Option(help=f"{', '.join(FORMATS)} (default: by extension or content)."),
     ] = None,
     sender: Annotated[str | None, typer.Option(help="Who sent the data.")] = None,
     mapping: Annotated[

@@ -231,18 +231,18 @@ def feature_table(rows: list[dict[str, Any]], kind: str = "consignment") -> Any:
     return pa.Table.from_pylist(rows, schema=schema)
 
 
-def read_every_message(text: str) -> int:
-    """Everything the message path does with `text`, as ingest does it: read, map, validate.
-    Returns the records accepted; anything but our own typed handling raises."""
+def read_every_message(text: str, fmt: str = "cuscar") -> int:
+    """Everything the message path of format `fmt` does with `text`, as ingest does it: read,
+    map, validate. Returns the records accepted; anything but our own typed handling raises."""
     import io
 
     from redlane.intake.canonical import validate_chunk
-    from redlane.intake.edifact import read_stream
-    from redlane.intake.pipeline import message_records
+    from redlane.intake.formats import MESSAGE_FORMATS
 
+    message_format = MESSAGE_FORMATS[fmt]
     accepted = 0
-    for item in read_stream(io.StringIO(text)):
-        records, _problems = message_records(item)
+    for item in message_format.read(io.StringIO(text)):
+        records, _problems = message_format.records(item)
         models, _refused = validate_chunk(records) if records else ([], [])
         accepted += len(models)
     return accepted

@@ -9,9 +9,9 @@ import pytest
 from conftest import mutated_messages, read_every_message
 from hypothesis import HealthCheck, given, settings
 
-from redlane.intake.canonical import detect_format
 from redlane.intake.containers import read_container_events
 from redlane.intake.edifact import Message, read_messages
+from redlane.intake.formats import detect_format
 from redlane.intake.pipeline import ingest
 from redlane.model import ContainerEvent
 from redlane.store.database import Database

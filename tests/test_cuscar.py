@@ -11,9 +11,9 @@ from conftest import make_consignment, make_movement, mutated_messages, read_eve
 from hypothesis import HealthCheck, given, settings
 
 from redlane.intake import edifact
-from redlane.intake.canonical import detect_format
 from redlane.intake.cuscar import read_cuscar, write_cuscar
 from redlane.intake.edifact import EdifactError, Message, read_messages, read_stream
+from redlane.intake.formats import detect_format
 from redlane.intake.pipeline import ingest
 from redlane.model import (
     Address,

@@ -19,13 +19,6 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from redlane.model import RECORD_KINDS, Record
 
 CANONICAL_FORMATS = ("jsonl", "parquet")
-#: Message formats of the transport sector that redlane reads (by their message type).
-MESSAGE_FORMATS = ("cuscar", "baplie", "coarri")
-FORMATS = (*CANONICAL_FORMATS, *MESSAGE_FORMATS)
-_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
-#: Extensions of message files a directory ingest reads (the content says which format).
-MESSAGE_EXTENSIONS = (".edi", ".edifact")
-_EDIFACT_EXTENSIONS = (*MESSAGE_EXTENSIONS, ".txt", ".cuscar")
 _MANY: TypeAdapter[list[Record]] = TypeAdapter(list[Record])
 _ONE: TypeAdapter[Record] = TypeAdapter(Record)
 
@@ -84,34 +77,6 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.locator}, field {self.field}" if self.field else self.locator
         return f"{where}: {self.reason}"
-
-
-def detect_format(path: Path, declared: str | None = None) -> str:
-    """The format of a file: as declared, by extension, or by the EDIFACT message it holds."""
-    if declared is not None:
-        if declared not in FORMATS:
-            raise FormatError(
-                f"--format {declared!r} is not supported; use one of {', '.join(FORMATS)}"
-            )
-        return declared
-    known = _EXTENSIONS.get(path.suffix.lower())
-    if known:
-        return known
-    if path.suffix.lower() in _EDIFACT_EXTENSIONS:
-        from redlane.intake.edifact import message_type
-
-        kind = (message_type(path) or "").lower()
-        if kind in MESSAGE_FORMATS:
-            return kind
-        if kind:
-            raise FormatError(
-                f"{path}: EDIFACT {kind.upper()} messages are not read yet; redlane reads "
-                f"{', '.join(f.upper() for f in MESSAGE_FORMATS)}"
-            )
-    raise FormatError(
-        f"{path}: cannot tell the format from the extension {path.suffix!r} or the content; "
-        f"pass --format ({', '.join(FORMATS)})"
-    )
 
 
 def open_parquet(path: Path) -> pq.ParquetFile:

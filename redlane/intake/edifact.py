@@ -262,7 +262,13 @@ def parse_time(text: str, fmt: str) -> datetime:
 def message_type(path: Path) -> str | None:
     """The type of the file's first message (e.g. 'CUSCAR'), or None if it is not EDIFACT."""
     with path.open(encoding="utf-8", errors="replace", newline="") as handle:
-        head = handle.read(4096).lstrip()
+        return head_message_type(handle.read(4096))
+
+
+def head_message_type(head: str) -> str | None:
+    """The type of the first message in the opening text of an interchange, or None if the
+    text is not EDIFACT."""
+    head = head.lstrip()
     if not head.startswith(("UNA", "UNB", "UNH")):
         return None
     at = head.find("UNH")

@@ -24,19 +24,14 @@ from pydantic import BaseModel, TypeAdapter
 
 from redlane.intake.canonical import (
     CANONICAL_FORMATS,
-    MESSAGE_EXTENSIONS,
-    MESSAGE_FORMATS,
     Problem,
     RawRecord,
-    detect_format,
     open_parquet,
     read_chunks,
     validate_chunk,
 )
 from redlane.intake.columnar import columnar_kind, validate_table
-from redlane.intake.containers import read_container_events
-from redlane.intake.cuscar import MappingError, read_cuscar
-from redlane.intake.edifact import EdifactError, Message, read_messages
+from redlane.intake.formats import MESSAGE_FORMATS, READ_EXTENSIONS, detect_format
 from redlane.intake.tabular import TabularMapping, load_mapping, mapped_rows
 from redlane.model.arrow import RECORD_MODELS, arrow_schema
 from redlane.store import repository
@@ -120,8 +115,8 @@ def ingest_files(path: Path) -> list[Path]:
     """The canonical files to ingest: the file itself, or a directory's files.
 
     In a directory a Parquet file wins over the JSON Lines file of the same name: they hold the
-    same records, and Parquet reads faster. Message files (`.edi`, `.edifact`) are read too.
-    Sub-directories (such as a generator's ground
+    same records, and Parquet reads faster. Message files (by the extensions of
+    `redlane.intake.formats`) are read too. Sub-directories (such as a generator's ground
     truth) are not traffic and are not read.
     """
     if path.is_file():
@@ -129,17 +124,8 @@ def ingest_files(path: Path) -> list[Path]:
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: no such file or directory")
     parquet = {p.stem for p in path.glob("*.parquet")}
-    files = [
-        p
-        for p in path.iterdir()
-        if p.is_file()
-        and p.suffix.lower() in (".parquet", ".jsonl", ".ndjson", *MESSAGE_EXTENSIONS)
-    ]
+    files = [p for p in path.iterdir() if p.is_file() and p.suffix.lower() in READ_EXTENSIONS]
     return sorted(p for p in files if p.suffix == ".parquet" or p.stem not in parquet)
-
-
-#: The segments that open a record, per message format (for progress and the parallel choice).
-_RECORD_TAGS = {"cuscar": (b"TDT+", b"CNI+"), "baplie": (b"EQD+",), "coarri": (b"EQD+",)}
 
 
 def _record_count(path: Path, fmt: str) -> int:
@@ -147,8 +133,12 @@ def _record_count(path: Path, fmt: str) -> int:
     of a message format (a byte count, never a parse)."""
     if fmt == "parquet":
         return int(pq.ParquetFile(path).metadata.num_rows)
-    tags = _RECORD_TAGS.get(fmt)
-    marks = [b"\n"] if tags is None else [sep + t for t in tags for sep in (b"'", b"\n")]
+    message_format = MESSAGE_FORMATS.get(fmt)
+    marks = (
+        [b"\n"]
+        if message_format is None
+        else [sep + t for t in message_format.record_marks for sep in (b"'", b"\n")]
+    )
     count = 0
     carry = b""
     with path.open("rb") as handle:
@@ -193,42 +183,25 @@ def _validated(
     return read, {k: to_arrow(k, group) for k, group in grouped.items()}, problems + refused
 
 
-def message_records(item: Message | EdifactError) -> tuple[list[RawRecord], list[Problem]]:
-    """The canonical records mapped from one message (each with its segment as locator and the
-    message as text), or the problem that stops the whole message."""
-    if isinstance(item, EdifactError):
-        return [], [Problem(item.locator, None, item.reason, item.raw)]
-    try:
-        if item.type == "CUSCAR":
-            movement, documents = read_cuscar(item)
-            mapped = [(f"{item.locator}, TDT", movement)] if movement is not None else []
-        elif item.type in ("BAPLIE", "COARRI"):
-            documents, mapped = read_container_events(item), []
-        else:
-            raise MappingError(item.locator, None, f"{item.type} messages are not read yet")
-    except MappingError as exc:
-        return [], [Problem(exc.locator, exc.field, exc.reason, item.raw, sender=item.sender)]
-    mapped += [(item.where(i), d) for i, d in documents]
-    return [RawRecord(locator, data, item.raw) for locator, data in mapped], []
-
-
 def _message_chunks(path: Path, fmt: str, chunk_size: int) -> Iterator[ValidatedChunk]:
-    """EDIFACT messages mapped to canonical records; a message that cannot be read or mapped is
-    one problem (with its text), a record the model refuses is one problem naming its segment.
-    `read` counts the records mapped plus the messages refused whole."""
+    """Messages mapped to canonical records; a message that cannot be read or mapped is one
+    problem (with its text), a record the model refuses is one problem naming its segment or
+    line. `read` counts the records mapped plus the messages refused whole."""
+    message_format = MESSAGE_FORMATS[fmt]
     records: list[RawRecord] = []
     problems: list[Problem] = []
     senders: dict[str, str | None] = {}
     read = 0
-    for item in read_messages(path):
-        mapped, refused = message_records(item)
-        records += mapped
-        problems += refused
-        senders.update((r.locator, getattr(item, "sender", None)) for r in mapped)
-        read += len(mapped) + len(refused)
-        if len(records) + len(problems) >= chunk_size:
-            yield _validated(records, problems, read, senders)
-            records, problems, senders, read = [], [], {}, 0
+    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+        for item in message_format.read(handle):
+            mapped, refused = message_format.records(item)
+            records += mapped
+            problems += refused
+            senders.update((r.locator, getattr(item, "sender", None)) for r in mapped)
+            read += len(mapped) + len(refused)
+            if len(records) + len(problems) >= chunk_size:
+                yield _validated(records, problems, read, senders)
+                records, problems, senders, read = [], [], {}, 0
     if records or problems:
         yield _validated(records, problems, read, senders)
 

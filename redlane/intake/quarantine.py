@@ -19,8 +19,8 @@ from pydantic import BaseModel
 from sqlalchemy import select, update
 
 from redlane.intake.canonical import Problem, RawRecord, validate_chunk
-from redlane.intake.edifact import read_stream
-from redlane.intake.pipeline import message_records, store_models
+from redlane.intake.formats import recognise
+from redlane.intake.pipeline import store_models
 from redlane.store.database import Database
 from redlane.store.schema import quarantine
 
@@ -48,13 +48,17 @@ def show(db: Database, record_id: int) -> dict[str, Any]:
 
 def _records(raw: str, sender: str | None, locator: str) -> tuple[list[RawRecord], list[Problem]]:
     """The raw text read again: mapped records to validate, and problems found on the way."""
-    if not raw.lstrip().startswith(("UNA", "UNB", "UNH")):
+    message_format = recognise(raw)
+    if message_format is None:
         return [RawRecord(locator, raw.encode())], []
-    text = raw if raw.lstrip().startswith(("UNA", "UNB")) else f"UNB+UNOC:3+{sender or ''}'" + raw
+    text = raw
+    if raw.lstrip().startswith("UNH"):
+        # an EDIFACT message kept without its interchange: the header gives back its sender
+        text = f"UNB+UNOC:3+{sender or ''}'" + raw
     records: list[RawRecord] = []
     problems: list[Problem] = []
-    for item in read_stream(io.StringIO(text)):
-        mapped, refused = message_records(item)
+    for item in message_format.read(io.StringIO(text)):
+        mapped, refused = message_format.records(item)
         records += mapped
         problems += refused
     return records, problems

@@ -1,0 +1,140 @@
+"""The transport sector's message formats that redlane reads: how each is recognised, read
+and mapped onto canonical records.
+
+A format is one `MessageFormat` entry in `MESSAGE_FORMATS`; the ingest path, the quarantine
+retry, format detection and the directory listing all go through this table, so a new
+format is a reader module and one entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from redlane.intake.canonical import CANONICAL_FORMATS, FormatError, Problem, RawRecord
+from redlane.intake.containers import read_container_events
+from redlane.intake.cuscar import MappingError, read_cuscar
+from redlane.intake.edifact import EdifactError, Message, head_message_type, read_stream
+
+MappedItem = tuple[list[RawRecord], list[Problem]]
+"""The canonical records mapped from one message, or the problems that refused it."""
+
+
+@dataclass(frozen=True)
+class MessageFormat:
+    name: str
+    title: str
+    extensions: tuple[str, ...]
+    """File extensions a directory ingest reads as this format (the content decides)."""
+    record_marks: tuple[bytes, ...]
+    """Byte strings that open a record, counted for progress without parsing."""
+    recognise: Callable[[str], bool]
+    """Whether the first 4 KB of a file's text are this format."""
+    read: Callable[[TextIO], Iterator[Any]]
+    """The file's messages in order, an unreadable one as the format's error item."""
+    records: Callable[[Any], MappedItem]
+    """One item of `read` mapped to raw canonical records, or the problem that stops it."""
+
+
+def edifact_records(item: Message | EdifactError) -> MappedItem:
+    """The canonical records mapped from one EDIFACT message (each with its segment as locator
+    and the message as text), or the problem that stops the whole message."""
+    if isinstance(item, EdifactError):
+        return [], [Problem(item.locator, None, item.reason, item.raw)]
+    mapper = _EDIFACT_MAPPERS.get(item.type)
+    try:
+        if mapper is None:
+            raise MappingError(item.locator, None, f"{item.type} messages are not read here")
+        mapped = mapper(item)
+    except MappingError as exc:
+        return [], [Problem(exc.locator, exc.field, exc.reason, item.raw, sender=item.sender)]
+    return [RawRecord(locator, data, item.raw) for locator, data in mapped], []
+
+
+def _cuscar(message: Message) -> list[tuple[str, Any]]:
+    movement, documents = read_cuscar(message)
+    mapped = [(message.where(i), d) for i, d in documents]
+    return mapped if movement is None else [(f"{message.locator}, TDT", movement), *mapped]
+
+
+def _container_events(message: Message) -> list[tuple[str, Any]]:
+    return [(message.where(i), d) for i, d in read_container_events(message)]
+
+
+#: EDIFACT message type (UNH 0065) → the mapper of its messages.
+_EDIFACT_MAPPERS: dict[str, Callable[[Message], list[tuple[str, Any]]]] = {
+    "CUSCAR": _cuscar,
+    "BAPLIE": _container_events,
+    "COARRI": _container_events,
+}
+_EDIFACT_EXTENSIONS = (".edi", ".edifact")
+
+
+def _edifact(name: str, title: str, marks: tuple[bytes, ...]) -> MessageFormat:
+    return MessageFormat(
+        name=name,
+        title=title,
+        extensions=_EDIFACT_EXTENSIONS,
+        record_marks=marks,
+        recognise=lambda head: head_message_type(head) == name.upper(),
+        read=read_stream,
+        records=edifact_records,
+    )
+
+
+MESSAGE_FORMATS: dict[str, MessageFormat] = {
+    f.name: f
+    for f in (
+        _edifact("cuscar", "UN/EDIFACT CUSCAR customs cargo report", (b"TDT+", b"CNI+")),
+        _edifact("baplie", "UN/EDIFACT BAPLIE bay plan (SMDG 2.x)", (b"EQD+",)),
+        _edifact("coarri", "UN/EDIFACT COARRI terminal report", (b"EQD+",)),
+    )
+}
+FORMATS: tuple[str, ...] = (*CANONICAL_FORMATS, *MESSAGE_FORMATS)
+_CANONICAL_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+#: Every extension a directory ingest reads.
+READ_EXTENSIONS = tuple(
+    sorted({*_CANONICAL_EXTENSIONS, *(e for f in MESSAGE_FORMATS.values() for e in f.extensions)})
+)
+_HEAD_CHARS = 4096
+
+
+def file_head(path: Path) -> str:
+    """The first 4 KB of a file as text (undecodable bytes replaced)."""
+    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+        return handle.read(_HEAD_CHARS)
+
+
+def recognise(text: str) -> MessageFormat | None:
+    """The message format whose text this is, by its first 4 KB; None if none claims it."""
+    head = text[:_HEAD_CHARS]
+    return next((f for f in MESSAGE_FORMATS.values() if f.recognise(head)), None)
+
+
+def detect_format(path: Path, declared: str | None = None) -> str:
+    """The format of a file: as declared, by extension for canonical files, else by content."""
+    if declared is not None:
+        if declared not in FORMATS:
+            raise FormatError(
+                f"--format {declared!r} is not supported; use one of {', '.join(FORMATS)}"
+            )
+        return declared
+    known = _CANONICAL_EXTENSIONS.get(path.suffix.lower())
+    if known:
+        return known
+    head = file_head(path)
+    found = recognise(head)
+    if found is not None:
+        return found.name
+    kind = head_message_type(head)
+    if kind:
+        raise FormatError(
+            f"{path}: EDIFACT {kind} messages are not read yet; redlane reads "
+            f"{', '.join(f.upper() for f in MESSAGE_FORMATS)}"
+        )
+    raise FormatError(
+        f"{path}: cannot tell the format from the extension {path.suffix!r} or the content; "
+        f"pass --format ({', '.join(FORMATS)})"
+    )
