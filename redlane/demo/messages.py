@@ -31,8 +31,8 @@ def write_cuscar_files(traffic: Path, on_progress: Progress | None = None) -> li
     out.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
-    consignments = _source(traffic, "consignments")
-    movements = _source(traffic, "movements")
+    consignments = canonical_source(traffic, "consignments")
+    movements = canonical_source(traffic, "movements")
     voyages = (
         con.sql(
             f"""SELECT any_value(m) AS movement, list(c ORDER BY c.document.number) AS documents,
@@ -76,7 +76,8 @@ def write_cuscar_files(traffic: Path, on_progress: Progress | None = None) -> li
     return sorted(paths.values())
 
 
-def _source(traffic: Path, stem: str) -> str:
+def canonical_source(traffic: Path, stem: str) -> str:
+    """A DuckDB table expression over the canonical file `stem` of the traffic directory."""
     parquet, jsonl = traffic / f"{stem}.parquet", traffic / f"{stem}.jsonl"
     if parquet.exists():
         return f"read_parquet('{parquet}')"
