@@ -27,6 +27,7 @@ from redlane.api import create_app
 from redlane.config import ConfigError
 from redlane.demo import generate as generate_traffic
 from redlane.demo.controls import demo_recall, simulate_controls
+from redlane.demo.formats import ALL_SECTOR_FORMATS, SECTOR_FORMATS
 from redlane.intake.canonical import FormatError
 from redlane.intake.formats import FORMATS
 from redlane.intake.pipeline import IngestSummary
@@ -123,7 +124,11 @@ def generate(
         float, typer.Option(min=0.001, help="Volume multiplier (1 = mid-size country).")
     ] = 1.0,
     format: Annotated[
-        str, typer.Option(help="Comma-separated: jsonl, parquet, and message formats: cuscar.")
+        str,
+        typer.Option(
+            help="Comma-separated: jsonl, parquet, and the sector's own formats: "
+            f"{', '.join(SECTOR_FORMATS)}, or {ALL_SECTOR_FORMATS} for all of them."
+        ),
     ] = "jsonl,parquet",
     kinds: Annotated[
         str, typer.Option(help="Comma-separated record kinds: consignment, traveller, movement.")
@@ -182,7 +187,7 @@ def ingest(
         str | None,
         typer.Option(
             help="Map CSV/JSON Lines/Parquet rows: a YAML file or a shipped mapping "
-            "(truck_crossings, yacht_reports)."
+            "(road_consignments, truck_crossings, yacht_reports)."
         ),
     ] = None,
     database: DatabaseOption = None,

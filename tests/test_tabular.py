@@ -99,5 +99,30 @@ def test_an_unknown_shipped_mapping_stops_the_command(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert (
-        "no shipped mapping 'lorries'; there are: truck_crossings, yacht_reports" in result.output
+        "no shipped mapping 'lorries'; there are: road_consignments, truck_crossings"
+        in result.output
     )
+
+
+def test_the_demo_road_and_yacht_tables_hold_the_very_canonical_records(
+    sqlite_db: Database, tmp_path: Path
+) -> None:
+    from redlane.demo import generate
+    from redlane.demo.road_yacht_files import write_road_yacht_files
+
+    traffic = tmp_path / "traffic"
+    generate(traffic, scale=0.05, seed=4, formats=("parquet",))
+    folders = {p.parent for p in write_road_yacht_files(traffic)}
+    assert sorted(f.name for f in folders) == [
+        "road_consignments", "truck_crossings", "yacht_reports",
+    ]  # fmt: skip
+    canonical = ingest(sqlite_db, traffic)
+    for folder in sorted(folders):
+        summary = ingest(sqlite_db, folder, mapping=folder.name)
+        assert summary.total("quarantined") == 0, summary.files[0].problems[:3]
+        assert summary.total("read") > 0
+        # every crossing, CMR and yacht report is already stored from the canonical files
+        assert (summary.total("stored"), summary.total("duplicates")) == (
+            0, summary.total("read"),
+        )  # fmt: skip
+    assert canonical.total("stored") > 0

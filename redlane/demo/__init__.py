@@ -22,7 +22,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from redlane.demo import air, common, lanes, movements, passengers, road, sea, yachts
-from redlane.demo.messages import MESSAGE_FORMATS, write_cuscar_files
+from redlane.demo.formats import ALL_SECTOR_FORMATS, SECTOR_FORMATS
 from redlane.demo.patterns import PATTERNS, Rates, Truth
 from redlane.demo.pools import LOCALES, Names, build_companies, build_names, build_persons
 from redlane.demo.rng import ALIGN, RecordRng
@@ -138,10 +138,10 @@ def generate(
     ground truth then lists the targets of those kinds only.
     """
     fmts = tuple(f for f in ("jsonl", "parquet") if f in formats)
-    if not fmts or set(formats) - {"jsonl", "parquet", *MESSAGE_FORMATS}:
+    if not fmts or set(formats) - {"jsonl", "parquet", ALL_SECTOR_FORMATS, *SECTOR_FORMATS}:
         raise ValueError(
             f"formats must be 'jsonl' or 'parquet' (one at least), and any of "
-            f"{', '.join(MESSAGE_FORMATS)}: {formats!r}"
+            f"{', '.join(SECTOR_FORMATS)} (or '{ALL_SECTOR_FORMATS}' for all): {formats!r}"
         )
     wanted = KINDS if kinds is None else tuple(k for k in KINDS if k in kinds)
     if isinstance(kinds, str) or not wanted or set(kinds or ()) - set(KINDS):
@@ -234,8 +234,9 @@ def generate(
             w.close()
 
     files = [p for w in writers.values() for p in w.paths] + truth_writer.paths
-    if "cuscar" in formats and {"consignment", "movement"} <= set(wanted):
-        files += write_cuscar_files(out_dir, on_progress=progress)
+    for name, writer in SECTOR_FORMATS.items():
+        if (name in formats or ALL_SECTOR_FORMATS in formats) and writer.needs <= set(wanted):
+            files += writer.write(out_dir, progress)
     counts = truth.counts()
     return GenerationSummary(
         out_dir=out_dir,

@@ -111,8 +111,12 @@ def store_models(
     return stored
 
 
-def ingest_files(path: Path) -> list[Path]:
-    """The canonical files to ingest: the file itself, or a directory's files.
+_MAPPED_EXTENSIONS = (".csv", ".jsonl", ".ndjson", ".parquet")
+
+
+def ingest_files(path: Path, mapped: bool = False) -> list[Path]:
+    """The files to ingest: the file itself, or a directory's files (with `mapped`, its
+    tables to map: CSV, JSON Lines and Parquet files).
 
     In a directory a Parquet file wins over the JSON Lines file of the same name: they hold the
     same records, and Parquet reads faster. Message files (by the extensions of
@@ -123,6 +127,8 @@ def ingest_files(path: Path) -> list[Path]:
         return [path]
     if not path.is_dir():
         raise FileNotFoundError(f"{path}: no such file or directory")
+    if mapped:
+        return sorted(p for p in path.iterdir() if p.suffix.lower() in _MAPPED_EXTENSIONS)
     parquet = {p.stem for p in path.glob("*.parquet")}
     files = [p for p in path.iterdir() if p.is_file() and p.suffix.lower() in READ_EXTENSIONS]
     return sorted(p for p in files if p.suffix == ".parquet" or p.stem not in parquet)
@@ -402,6 +408,6 @@ def ingest(
                 parallel=parallel,
                 mapping=mapping,
             )
-            for f in ingest_files(path)
+            for f in ingest_files(path, mapped=mapping is not None)
         ]
     )

@@ -1,0 +1,31 @@
+"""The transport-sector formats the generator writes besides the canonical files.
+
+Each writer reads the canonical files just written and writes the same records in one
+sector's own format under `<traffic>/messages/`; ingesting them stores those very records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from redlane.demo.messages import write_cuscar_files
+from redlane.demo.road_yacht_files import write_road_yacht_files
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class SectorWriter:
+    needs: frozenset[str]
+    """The record kinds the writer reads; it is skipped when the generator writes fewer."""
+    write: Callable[[Path, Progress | None], list[Path]]
+
+
+SECTOR_FORMATS: dict[str, SectorWriter] = {
+    "cuscar": SectorWriter(frozenset({"consignment", "movement"}), write_cuscar_files),
+    "tables": SectorWriter(frozenset({"consignment", "movement"}), write_road_yacht_files),
+}
+#: Asks for every sector format at once.
+ALL_SECTOR_FORMATS = "sector"
