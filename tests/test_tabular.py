@@ -126,3 +126,24 @@ def test_the_demo_road_and_yacht_tables_hold_the_very_canonical_records(
             0, summary.total("read"),
         )  # fmt: skip
     assert canonical.total("stored") > 0
+
+
+def test_a_table_of_a_shipped_layout_is_recognised_by_its_columns(tmp_path: Path) -> None:
+    from redlane.intake.canonical import FormatError
+    from redlane.intake.formats import detect_format
+
+    crossings = tmp_path / "crossings.csv"
+    crossings.write_text(TRUCKS)
+    assert detect_format(crossings) == "mapped:truck_crossings"
+    reports = tmp_path / "reports.jsonl"
+    reports.write_text(json.dumps({"report_id": "Y-1", "name": "Blue", "next_port": "ESVGO"}))
+    assert detect_format(reports) == "mapped:yacht_reports"
+    canonical = tmp_path / "records.jsonl"
+    canonical.write_text(json.dumps({"record": "movement", "ref": "Y-1"}))
+    assert detect_format(canonical) == "jsonl"
+    # columns two layouts share (or none knows) name no mapping: the user must say which
+    for header in ("crossing_id,haulier\n", "plate,when\n"):
+        unknown = tmp_path / "unknown.csv"
+        unknown.write_text(header)
+        with pytest.raises(FormatError, match="no single shipped mapping fits the columns"):
+            detect_format(unknown)

@@ -17,6 +17,7 @@ from redlane.intake.canonical import CANONICAL_FORMATS, FormatError, Problem, Ra
 from redlane.intake.containers import read_container_events
 from redlane.intake.cuscar import MappingError, read_cuscar
 from redlane.intake.edifact import EdifactError, Message, head_message_type, read_stream
+from redlane.intake.tabular import mapping_for_columns, table_columns
 
 MappedItem = tuple[list[RawRecord], list[Problem]]
 """The canonical records mapped from one message, or the problems that refused it."""
@@ -94,9 +95,15 @@ MESSAGE_FORMATS: dict[str, MessageFormat] = {
 }
 FORMATS: tuple[str, ...] = (*CANONICAL_FORMATS, *MESSAGE_FORMATS)
 _CANONICAL_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
-#: Every extension a directory ingest reads.
+#: Every extension a directory ingest reads (CSV through the shipped mapping of its layout).
 READ_EXTENSIONS = tuple(
-    sorted({*_CANONICAL_EXTENSIONS, *(e for f in MESSAGE_FORMATS.values() for e in f.extensions)})
+    sorted(
+        {
+            *_CANONICAL_EXTENSIONS,
+            ".csv",
+            *(e for f in MESSAGE_FORMATS.values() for e in f.extensions),
+        }
+    )
 )
 _HEAD_CHARS = 4096
 
@@ -114,13 +121,26 @@ def recognise(text: str) -> MessageFormat | None:
 
 
 def detect_format(path: Path, declared: str | None = None) -> str:
-    """The format of a file: as declared, by extension for canonical files, else by content."""
+    """The format of a file: as declared; a CSV or JSON Lines table of a shipped layout (truck
+    crossings, ...) as `mapped:<mapping>`; by extension for canonical files; else by the
+    content of its first 4 KB."""
     if declared is not None:
         if declared not in FORMATS:
             raise FormatError(
                 f"--format {declared!r} is not supported; use one of {', '.join(FORMATS)}"
             )
         return declared
+    columns = table_columns(path)
+    if columns is not None and "record" not in columns:
+        # a table of some sector's own layout: the shipped mapping that knows its columns
+        mapping = mapping_for_columns(columns)
+        if mapping is not None:
+            return f"mapped:{mapping.name}"
+        if path.suffix.lower() == ".csv":
+            raise FormatError(
+                f"{path}: no single shipped mapping fits the columns {', '.join(columns[:8])}; "
+                "pass --mapping with a mapping file"
+            )
     known = _CANONICAL_EXTENSIONS.get(path.suffix.lower())
     if known:
         return known

@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -77,12 +77,17 @@ def load_mapping(path: Path | str) -> TabularMapping:
     return _parse(data, str(file))
 
 
+def _shipped_names() -> list[str]:
+    folder = resources.files("redlane.intake").joinpath("tabular_mappings")
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
+
+
 @cache
 def shipped_mapping(name: str) -> TabularMapping:
     folder = resources.files("redlane.intake").joinpath("tabular_mappings")
-    known = sorted(
-        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
-    )
+    known = _shipped_names()
     if name not in known:
         raise MappingFileError(f"no shipped mapping {name!r}; there are: {', '.join(known)}")
     return _parse(yaml.safe_load(folder.joinpath(f"{name}.yaml").read_text("utf-8")), name)
@@ -107,6 +112,39 @@ def _parse(data: Any, name: str) -> TabularMapping:
         else:
             raise MappingFileError(f"{where}: give a column name or {{value: ...}}")
     return TabularMapping(name, str(record), fields)
+
+
+def shipped_mappings() -> list[TabularMapping]:
+    return [shipped_mapping(name) for name in _shipped_names()]
+
+
+def columns_of(mapping: TabularMapping) -> set[str]:
+    return {s.column for s in mapping.fields.values() if s.column is not None}
+
+
+def mapping_for_columns(columns: Collection[str]) -> TabularMapping | None:
+    """The shipped mapping a table with these columns is written for: the one that knows every
+    column (a shipped layout's files may leave optional columns out); None if none or several do."""
+    given = set(columns)
+    fits = [m for m in shipped_mappings() if given and given <= columns_of(m)]
+    return fits[0] if len(fits) == 1 else None
+
+
+def table_columns(path: Path) -> list[str] | None:
+    """The column names of a CSV file's header or a JSON Lines file's first object; None when
+    the file is neither (or the first line is not a JSON object)."""
+    suffix = path.suffix.lower()
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        first = handle.readline()
+    if suffix == ".csv":
+        return next(csv.reader([first]), [])
+    if suffix in (".jsonl", ".ndjson"):
+        try:
+            row = json.loads(first)
+        except json.JSONDecodeError:
+            return None
+        return list(row) if isinstance(row, dict) else None
+    return None
 
 
 def _set(target: dict[str, Any], steps: list[tuple[str, int | None]], value: Any) -> None:
