@@ -159,14 +159,14 @@ def generate(
 
 
 def _print_ingest(summary: IngestSummary) -> None:
-    table = Table(title="Ingest")
-    for name in ("file", "read", "stored", "duplicates", "quarantined"):
-        table.add_column(name, justify="left" if name == "file" else "right")
+    counts = ("read", "stored", "duplicates", "quarantined")
+    table = Table(title="Ingest", show_footer=len(summary.files) > 1)
+    table.add_column("file", footer="all files")
+    table.add_column("format")
+    for name in counts:
+        table.add_column(name, justify="right", footer=f"{summary.total(name):,}")
     for f in summary.files:
-        table.add_row(
-            Path(f.path).name,
-            *(f"{getattr(f, n):,}" for n in ("read", "stored", "duplicates", "quarantined")),
-        )
+        table.add_row(Path(f.path).name, f.format, *(f"{getattr(f, n):,}" for n in counts))
     console.print(table)
     for f in summary.files:
         for problem in f.problems[:20]:
@@ -177,7 +177,10 @@ def _print_ingest(summary: IngestSummary) -> None:
 
 @app.command()
 def ingest(
-    path: Annotated[Path, typer.Argument(help="A canonical file, or a directory of them.")],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Files, or directories of them (sub-directories are not read)."),
+    ],
     format: Annotated[
         str | None,
         typer.Option(help=f"{', '.join(FORMATS)} (default: by extension or content)."),
@@ -198,7 +201,7 @@ def ingest(
     try:
         with _progress() as progress:
             summary = ingest_path(
-                db, path, fmt=format, sender=sender, on_progress=_tracker(progress),
+                db, paths, fmt=format, sender=sender, on_progress=_tracker(progress),
                 mapping=mapping,
             )  # fmt: skip
     except (FormatError, FileNotFoundError, MappingFileError) as exc:

@@ -378,7 +378,7 @@ def ingest_file(
 
 def ingest(
     db: Database,
-    path: Path,
+    path: Path | Sequence[Path],
     *,
     fmt: str | None = None,
     sender: str | None = None,
@@ -387,7 +387,7 @@ def ingest(
     parallel: bool | None = None,
     mapping: str | None = None,
 ) -> IngestSummary:
-    """Ingest a canonical file, or every canonical file of a directory.
+    """Ingest a file, every file of a directory, or each of several paths.
 
     Each file is read in chunks of `chunk_size` records; refused records are quarantined
     with their locator, field and reason, the rest is stored; records already stored are
@@ -408,6 +408,7 @@ def ingest(
                 parallel=parallel,
                 mapping=mapping,
             )
-            for f in ingest_files(path, mapped=mapping is not None)
+            for one in ([path] if isinstance(path, Path) else path)
+            for f in ingest_files(one, mapped=mapping is not None)
         ]
     )
