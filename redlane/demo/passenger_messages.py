@@ -94,7 +94,7 @@ def _flights(traffic: Path, condition: str) -> Iterator[tuple[str, list[Travelle
         ORDER BY day, t.movement_ref, t.document.number"""
     try:
         total = int(con.sql(f"SELECT count(*) FROM ({query})").fetchall()[0][0])
-        reader = con.sql(query).fetch_arrow_reader(_BATCH_ROWS)
+        reader = con.sql(query).to_arrow_reader(_BATCH_ROWS)
         current: list[Traveller] = []
         current_day = ""
         for batch in reader:

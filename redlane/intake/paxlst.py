@@ -62,22 +62,31 @@ def paxlst_time(text: str, fmt: str) -> datetime:
     format code, by its length."""
     if not fmt:
         fmt = {10: "201", 12: "203", 14: "204"}.get(len(text), "")
-    if fmt == "201":
-        return datetime.strptime("20" + text, "%Y%m%d%H%M").replace(tzinfo=UTC)
-    return parse_time(text, fmt)
+    try:
+        if fmt == "201":
+            return datetime.strptime("20" + text, "%Y%m%d%H%M").replace(tzinfo=UTC)
+        return parse_time(text, fmt)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} (format {fmt or 'none'}) is not a time YYMMDDHHMM (201), CCYYMMDDHHMM "
+            "(203) or CCYYMMDDHHMMSS (204)"
+        ) from None
 
 
 def paxlst_date(text: str, fmt: str, born_before: date | None) -> date:
     """A DTM date: CCYYMMDD (102) or YYMMDD (101 or no code). A two-digit year of birth is the
     latest one not after `born_before`; other two-digit years are 20YY."""
-    if fmt == "102" or (not fmt and len(text) == 8):
-        return datetime.strptime(text, "%Y%m%d").date()
-    if fmt in ("101", "") and len(text) == 6 and text.isdigit():
-        yy, month, day = int(text[:2]), int(text[2:4]), int(text[4:])
-        if born_before is not None:
-            return century_before(yy, month, day, born_before)
-        return date(2000 + yy, month, day)
-    raise ValueError(f"date {text!r} in format {fmt or '(none)'} is not CCYYMMDD or YYMMDD")
+    try:
+        if fmt == "102" or (not fmt and len(text) == 8):
+            return datetime.strptime(text, "%Y%m%d").date()
+        if fmt in ("101", "") and len(text) == 6 and text.isdigit():
+            yy, month, day = int(text[:2]), int(text[2:4]), int(text[4:])
+            if born_before is not None:
+                return century_before(yy, month, day, born_before)
+            return date(2000 + yy, month, day)
+    except ValueError:
+        pass
+    raise ValueError(f"{text!r} (format {fmt or 'none'}) is not a date CCYYMMDD or YYMMDD")
 
 
 def read_paxlst(message: Message) -> list[tuple[int, dict[str, Any]]]:
@@ -107,14 +116,20 @@ def read_paxlst(message: Message) -> list[tuple[int, dict[str, Any]]]:
     if movement_ref is None:
         movement_ref = _derived_ref(legs, message)
     first_departure = next((leg["departs_at"] for leg in legs if leg.get("departs_at")), None)
+    born_before = (first_departure or datetime.now(UTC)).date()
     out = []
     for person in people:
+        birth: tuple[str, str, int] | None = person.data.get("_birth")
+        if birth is not None:
+            text, fmt, at = birth
+            try:
+                person.data["date_of_birth"] = paxlst_date(text, fmt, born_before)
+            except ValueError as exc:
+                raise MappingError(message.where(at), "date_of_birth", str(exc)) from exc
         try:
-            out.append(
-                (person.index, _traveller(person, legs, movement_ref, first_departure, message))
-            )
+            out.append((person.index, _traveller(person, legs, movement_ref, message)))
         except ValueError as exc:
-            raise MappingError(message.where(person.index), None, str(exc)) from exc
+            raise MappingError(message.where(person.index), "itinerary", str(exc)) from exc
     return out
 
 
@@ -143,7 +158,7 @@ def _person_segment(seg: Segment, index: int, person: _Person) -> None:
     elif tag == "ATT" and qualifier == "2":
         data["sex"] = read_sex(part(seg, 2, 0))
     elif tag == "DTM" and qualifier == "329":
-        data["_birth"] = (part(seg, 0, 1), part(seg, 0, 2))
+        data["_birth"] = (part(seg, 0, 1), part(seg, 0, 2), index)
     elif tag == "DTM" and qualifier == "36" and _in_first_document(person, data):
         assert person.document is not None
         person.document["expires_on"] = paxlst_date(part(seg, 0, 1), part(seg, 0, 2), None)
@@ -180,22 +195,16 @@ def _derived_ref(legs: list[dict[str, Any]], message: Message) -> str:
 
 
 def _traveller(
-    person: _Person,
-    legs: list[dict[str, Any]],
-    movement_ref: str,
-    first_departure: datetime | None,
-    message: Message,
+    person: _Person, legs: list[dict[str, Any]], movement_ref: str, message: Message
 ) -> dict[str, Any]:
     data = person.data
-    birth = data.get("_birth")
-    born_before = (first_departure or datetime.now(UTC)).date()
     return {
         "record": "traveller",
         "movement_ref": movement_ref,
         "role": person.role,
         "surname": person.surname,
         "given_names": person.given_names,
-        "date_of_birth": paxlst_date(birth[0], birth[1], born_before) if birth else None,
+        "date_of_birth": data.get("date_of_birth"),
         "sex": data.get("sex"),
         "nationality": data.get("nationality"),
         "document": person.document,

@@ -75,9 +75,11 @@ def padis_time(day: str, time: str) -> datetime:
     if len(time) not in (4, 6) or not time.isdigit():
         raise ValueError(f"time {time!r} is not HHMM or HHMMSS")
     text = f"20{day[4:]}{day[2:4]}{day[:2]}{time}"
-    return datetime.strptime(text, "%Y%m%d%H%M%S" if len(time) == 6 else "%Y%m%d%H%M").replace(
-        tzinfo=UTC
-    )
+    try:
+        when = datetime.strptime(text, "%Y%m%d%H%M%S" if len(time) == 6 else "%Y%m%d%H%M")
+    except ValueError:
+        raise ValueError(f"{day}:{time} is not a date DDMMYY and time HHMM") from None
+    return when.replace(tzinfo=UTC)
 
 
 def docs_date(text: str, born_before: date | None) -> date:
@@ -89,9 +91,12 @@ def docs_date(text: str, born_before: date | None) -> date:
     if month not in _MONTHS:
         raise ValueError(f"date {text!r}: {month!r} is not a month")
     day, number, yy = int(text[:2]), _MONTHS.index(month) + 1, int(text[5:])
-    if born_before is not None:
-        return century_before(yy, number, day, born_before)
-    return date(2000 + yy, number, day)
+    try:
+        if born_before is not None:
+            return century_before(yy, number, day, born_before)
+        return date(2000 + yy, number, day)
+    except ValueError:
+        raise ValueError(f"date {text!r} is not a day of the calendar") from None
 
 
 def read_pnrgov(message: Message) -> list[tuple[int, dict[str, Any]]]:
@@ -126,7 +131,8 @@ def read_pnrgov(message: Message) -> list[tuple[int, dict[str, Any]]]:
             try:
                 out.append((person.index, _traveller(pnr, person, movement_ref, message)))
             except ValueError as exc:
-                raise MappingError(message.where(person.index), None, str(exc)) from exc
+                at = person.data.get("_docs", person.index)
+                raise MappingError(message.where(at), "date_of_birth", str(exc)) from exc
     return out
 
 
@@ -162,7 +168,7 @@ def _pnr_segment(seg: Segment, index: int, pnr: _Pnr) -> None:
     elif tag == "TIF":
         pnr.people.append(_Person(index, part(seg, 0, 0), part(seg, 1, 0)))
     elif tag == "SSR" and part(seg, 0, 0) == "DOCS" and person is not None:
-        _docs(seg, person)
+        _docs(seg, index, person)
     elif tag == "TBD":
         bags = part(seg, 1, 0)
         if not bags.isdigit():
@@ -203,7 +209,7 @@ def _ift(seg: Segment, pnr: _Pnr, person: _Person | None) -> None:
         pnr.party_size = int(size)
 
 
-def _docs(seg: Segment, person: _Person) -> None:
+def _docs(seg: Segment, index: int, person: _Person) -> None:
     components = element(seg, 0)
     components = components if isinstance(components, list) else [components]
     text = next((c for c in components[1:] if c.startswith("/")), "")
@@ -218,6 +224,7 @@ def _docs(seg: Segment, person: _Person) -> None:
         "expires_on": docs_date(expiry, None) if expiry else None,
     }
     person.data["_born"] = born
+    person.data["_docs"] = index
     person.data["sex"] = read_sex(sex)
     person.data["nationality"] = (
         read_country(nationality, "DOCS nationality") if nationality else None
