@@ -19,7 +19,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/redlane db upgrade
 	$(BIN)/redlane generate --days 3 --seed 7 --out var/demo --format jsonl,parquet,sector
-	$(BIN)/redlane ingest var/demo/messages var/demo/messages/*/
+	REDLANE_PASSENGER_DATA=on $(BIN)/redlane ingest var/demo/messages var/demo/messages/*/
 	$(BIN)/redlane ingest var/demo
 	$(BIN)/redlane stats
 	$(BIN)/redlane target --since 2026-11-04 --out var/selections.csv

@@ -3,14 +3,18 @@ tokenizer of each format, and the peak memory of a large file.
 
     python bench/intake.py                  # CUSCAR: 3 generated days (about 37 MB)
     python bench/intake.py --days 81        # about 1 GB of CUSCAR (the memory target)
+    python bench/intake.py --format paxlst  # API crew lists of the demo's flights (PAXLST)
+    python bench/intake.py --format pnrgov  # PNR pushes of the demo's booked passengers
 
-One run generates sea traffic with the demo generator and writes it as UN/EDIFACT CUSCAR (one
-message per voyage, one file per day, all days concatenated into one file), then in separate
-processes (so that each peak memory is its own):
+One run generates traffic with the demo generator and writes it in the format (CUSCAR: sea
+traffic, one message per voyage; PAXLST/PNRGOV: air travellers, one interchange per flight;
+one file per day, all days concatenated into one file), then in separate processes (so that
+each peak memory is its own):
 
 - the bare tokenizer: pydifact's parser over every interchange, doing nothing with the segments;
 - redlane's whole path: `redlane.intake.pipeline.ingest` into a fresh SQLite file (read, cut
-  into messages, tokenize with pydifact, map, validate, hash, store).
+  into messages, tokenize with pydifact, map, validate, hash, store). Passenger data is read
+  only with REDLANE_PASSENGER_DATA=on: the bench sets it for its own process (synthetic people).
 
 It prints messages, segments and records per second for both, the ratio (ours over bare;
 target at least 0.5) and each stage's peak memory (target under 500 MB for a 1 GB file).
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 import warnings
 from pathlib import Path
@@ -28,19 +33,26 @@ from typing import Any
 from stages import peak_mb, remove_sqlite, run_stage
 
 TARGET_RATIO = 0.5
+_RECORDS = {"cuscar": "voyages and bills", "paxlst": "crew members", "pnrgov": "passengers"}
 TARGET_MEMORY_MB = 500
 
 
-def stage_generate(out: Path, days: int) -> dict[str, Any]:
+def stage_generate(out: Path, days: int, fmt: str) -> dict[str, Any]:
     from redlane.demo import generate
     from redlane.demo.messages import MESSAGES_DIR
 
     started = time.perf_counter()
-    generate(
-        out, days=days, kinds=("consignment", "movement"), formats=("parquet", "cuscar"), seed=3
-    )
-    parts = sorted((out / MESSAGES_DIR).glob("cuscar-*.edi"))
-    joined = out / "cuscar.edi"
+    if fmt == "cuscar":
+        generate(out, days=days, kinds=("consignment", "movement"), formats=("parquet", "cuscar"),
+                 seed=3)  # fmt: skip
+    else:
+        from redlane.demo.passenger_messages import write_paxlst_files, write_pnrgov_files
+
+        generate(out, days=days, kinds=("traveller", "movement"), formats=("parquet",), seed=3)
+        writer = write_paxlst_files if fmt == "paxlst" else write_pnrgov_files
+        writer(out)
+    parts = sorted((out / MESSAGES_DIR).glob(f"{fmt}-*.edi"))
+    joined = out / f"{fmt}.edi"
     with joined.open("wb") as target:
         for part in parts:
             target.write(part.read_bytes())
@@ -72,6 +84,7 @@ def stage_ours(path: Path, database: Path) -> dict[str, Any]:
     from redlane.intake.pipeline import ingest
     from redlane.store.database import Database
 
+    os.environ["REDLANE_PASSENGER_DATA"] = "on"  # synthetic people: this process only
     db = Database(f"sqlite:///{database}")
     db.upgrade()
     started = time.perf_counter()
@@ -87,7 +100,8 @@ def stage_ours(path: Path, database: Path) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--days", type=int, default=3, help="days of sea traffic (12 MB each)")
+    parser.add_argument("--days", type=int, default=3, help="days of traffic (CUSCAR: 12 MB each)")
+    parser.add_argument("--format", choices=("cuscar", "paxlst", "pnrgov"), default="cuscar")
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
     parser.add_argument("--stage", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -95,7 +109,7 @@ def main() -> None:
     if args.stage:
         name, *rest = args.stage
         if name == "generate":
-            result = stage_generate(Path(rest[0]), int(rest[1]))
+            result = stage_generate(Path(rest[0]), int(rest[1]), rest[2])
         elif name == "bare":
             result = stage_bare(Path(rest[0]))
         else:
@@ -107,12 +121,13 @@ def main() -> None:
     from rich.table import Table
 
     console = Console(width=max(Console().width, 110))
-    traffic = args.out / f"cuscar-{args.days}d"
-    file = traffic / "cuscar.edi"
+    fmt, title = args.format, args.format.upper()
+    traffic = args.out / f"{fmt}-{args.days}d"
+    file = traffic / f"{fmt}.edi"
     if not file.exists():
-        with console.status(f"generating {args.days} days of sea traffic as CUSCAR"):
-            made = run_stage(__file__, "generate", str(traffic), str(args.days))
-        console.print(f"wrote {made['bytes'] / 1e6:,.0f} MB of CUSCAR in {made['seconds']:.0f} s")
+        with console.status(f"generating {args.days} days of traffic as {title}"):
+            made = run_stage(__file__, "generate", str(traffic), str(args.days), fmt)
+        console.print(f"wrote {made['bytes'] / 1e6:,.1f} MB of {title} in {made['seconds']:.0f} s")
     size_mb = file.stat().st_size / 1e6
     with console.status("pydifact: bare tokenizer"):
         bare = run_stage(__file__, "bare", str(file))
@@ -121,7 +136,7 @@ def main() -> None:
     with console.status("redlane: read, map, validate, store"):
         ours = run_stage(__file__, "ours", str(file), str(database))
 
-    table = Table(title=f"CUSCAR, {size_mb:,.0f} MB: {bare['messages']:,} messages")
+    table = Table(title=f"{title}, {size_mb:,.1f} MB: {bare['messages']:,} messages")
     for name in ("path", "seconds", "messages/s", "segments/s", "MB/s", "peak MB"):
         table.add_column(name, justify="left" if name == "path" else "right")
     for label, r in (
@@ -136,7 +151,7 @@ def main() -> None:
     console.print(table)
     ratio = bare["seconds"] / ours["seconds"]
     console.print(
-        f"records (voyages and bills): {ours['records']:,} read, {ours['stored']:,} stored, "
+        f"records ({_RECORDS[fmt]}): {ours['records']:,} read, {ours['stored']:,} stored, "
         f"{ours['quarantined']:,} quarantined; {ours['records'] / ours['seconds']:,.0f} records/s"
     )
     met = "met" if ratio >= TARGET_RATIO else "NOT met"

@@ -54,10 +54,33 @@ def api_token(value: str | None = None) -> str:
     return raw
 
 
+PASSENGER_DATA_SETTING = "REDLANE_PASSENGER_DATA"
+_SWITCH = {"on": True, "off": False}
+
+
+def passenger_data(value: str | None = None) -> bool:
+    """Whether air passenger data (API/PNR: PAXLST, PNRGOV) may be read here (default:
+    REDLANE_PASSENGER_DATA, else off).
+
+    Collecting passenger data needs a legal basis (national law under Regulation (EU) 2025/12
+    and 2025/13 for API, Directive (EU) 2016/681 for PNR); the operator switches it on once
+    that basis exists, so it is off unless set.
+    """
+    raw = value if value is not None else os.environ.get(PASSENGER_DATA_SETTING, "")
+    switch = _SWITCH.get(raw.strip().lower() or "off")
+    if switch is None:
+        raise ConfigError(
+            f"{PASSENGER_DATA_SETTING}={raw!r} is not a switch; use on (a legal basis for "
+            "passenger data exists) or off (the default)"
+        )
+    return switch
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: URL
+    passenger_data: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
-        return cls(database_url=database_url())
+        return cls(database_url=database_url(), passenger_data=passenger_data())

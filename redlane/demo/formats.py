@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from redlane.demo.messages import write_cuscar_files
+from redlane.demo.passenger_messages import write_paxlst_files, write_pnrgov_files
 from redlane.demo.road_yacht_files import write_road_yacht_files
 
 Progress = Callable[[str, int, int], None]
@@ -26,6 +27,8 @@ class SectorWriter:
 SECTOR_FORMATS: dict[str, SectorWriter] = {
     "cuscar": SectorWriter(frozenset({"consignment", "movement"}), write_cuscar_files),
     "tables": SectorWriter(frozenset({"consignment", "movement"}), write_road_yacht_files),
+    "paxlst": SectorWriter(frozenset({"traveller"}), write_paxlst_files),
+    "pnrgov": SectorWriter(frozenset({"traveller"}), write_pnrgov_files),
 }
 #: Asks for every sector format at once.
 ALL_SECTOR_FORMATS = "sector"

@@ -27,6 +27,11 @@ class FormatError(ValueError):
     """The file's format is unknown or not the one asked for."""
 
 
+class IntakeRefused(FormatError):
+    """The file's format may not be read here (e.g. personal data without a legal basis);
+    raised before anything of it is read, so nothing of it is stored or quarantined."""
+
+
 @dataclass(frozen=True)
 class RawRecord:
     """One record as read, before validation: where it is and what it says."""

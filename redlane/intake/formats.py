@@ -17,10 +17,17 @@ from redlane.intake.canonical import CANONICAL_FORMATS, FormatError, Problem, Ra
 from redlane.intake.containers import read_container_events
 from redlane.intake.cuscar import MappingError, read_cuscar
 from redlane.intake.edifact import EdifactError, Message, head_message_type, read_stream
+from redlane.intake.passengers import read_passenger_stream, require_legal_basis
+from redlane.intake.paxlst import read_paxlst
+from redlane.intake.pnrgov import read_pnrgov
 from redlane.intake.tabular import mapping_for_columns, table_columns
 
 MappedItem = tuple[list[RawRecord], list[Problem]]
 """The canonical records mapped from one message, or the problems that refused it."""
+
+
+def _admitted() -> None:
+    """Formats without personal data are read wherever redlane runs."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,9 @@ class MessageFormat:
     """The file's messages in order, an unreadable one as the format's error item."""
     records: Callable[[Any], MappedItem]
     """One item of `read` mapped to raw canonical records, or the problem that stops it."""
+    admit: Callable[[], None] = _admitted
+    """Raises IntakeRefused when the format may not be read here (personal data without a
+    legal basis); called before anything of a file is read."""
 
 
 def edifact_records(item: Message | EdifactError) -> MappedItem:
@@ -64,24 +74,39 @@ def _container_events(message: Message) -> list[tuple[str, Any]]:
     return [(message.where(i), d) for i, d in read_container_events(message)]
 
 
+def _paxlst(message: Message) -> list[tuple[str, Any]]:
+    return [(message.where(i), d) for i, d in read_paxlst(message)]
+
+
+def _pnrgov(message: Message) -> list[tuple[str, Any]]:
+    return [(message.where(i), d) for i, d in read_pnrgov(message)]
+
+
 #: EDIFACT message type (UNH 0065) → the mapper of its messages.
 _EDIFACT_MAPPERS: dict[str, Callable[[Message], list[tuple[str, Any]]]] = {
     "CUSCAR": _cuscar,
     "BAPLIE": _container_events,
     "COARRI": _container_events,
+    "PAXLST": _paxlst,
+    "PNRGOV": _pnrgov,
 }
 _EDIFACT_EXTENSIONS = (".edi", ".edifact")
 
 
-def _edifact(name: str, title: str, marks: tuple[bytes, ...]) -> MessageFormat:
+def _edifact(
+    name: str, title: str, marks: tuple[bytes, ...], personal: bool = False
+) -> MessageFormat:
+    """An EDIFACT format; `personal` data is read only with its legal basis (its reader
+    refuses too, whoever calls it)."""
     return MessageFormat(
         name=name,
         title=title,
         extensions=_EDIFACT_EXTENSIONS,
         record_marks=marks,
         recognise=lambda head: head_message_type(head) == name.upper(),
-        read=read_stream,
+        read=read_passenger_stream if personal else read_stream,
         records=edifact_records,
+        admit=require_legal_basis if personal else _admitted,
     )
 
 
@@ -91,6 +116,13 @@ MESSAGE_FORMATS: dict[str, MessageFormat] = {
         _edifact("cuscar", "UN/EDIFACT CUSCAR customs cargo report", (b"TDT+", b"CNI+")),
         _edifact("baplie", "UN/EDIFACT BAPLIE bay plan (SMDG 2.x)", (b"EQD+",)),
         _edifact("coarri", "UN/EDIFACT COARRI terminal report", (b"EQD+",)),
+        _edifact(
+            "paxlst",
+            "UN/EDIFACT PAXLST passenger and crew list (API)",
+            (b"NAD+F", b"NAD+DD"),
+            personal=True,
+        ),
+        _edifact("pnrgov", "IATA PADIS PNRGOV PNR push", (b"TIF+",), personal=True),
     )
 }
 FORMATS: tuple[str, ...] = (*CANONICAL_FORMATS, *MESSAGE_FORMATS)
@@ -106,6 +138,13 @@ READ_EXTENSIONS = tuple(
     )
 )
 _HEAD_CHARS = 4096
+
+
+def admit(fmt: str) -> None:
+    """Raise IntakeRefused if files of format `fmt` may not be read here."""
+    message_format = MESSAGE_FORMATS.get(fmt)
+    if message_format is not None:
+        message_format.admit()
 
 
 def file_head(path: Path) -> str:

@@ -31,7 +31,7 @@ from redlane.intake.canonical import (
     validate_chunk,
 )
 from redlane.intake.columnar import columnar_kind, validate_table
-from redlane.intake.formats import MESSAGE_FORMATS, READ_EXTENSIONS, detect_format
+from redlane.intake.formats import MESSAGE_FORMATS, READ_EXTENSIONS, admit, detect_format
 from redlane.intake.tabular import TabularMapping, load_mapping, mapped_rows
 from redlane.model.arrow import RECORD_MODELS, arrow_schema
 from redlane.store import repository
@@ -336,6 +336,7 @@ def ingest_file(
 ) -> FileSummary:
     """Ingest one file; see `ingest`."""
     fmt = f"mapped:{mapping}" if mapping else detect_format(path, fmt)
+    admit(fmt)  # before the batch opens: a refused file leaves no trace but the error
     summary = FileSummary(str(path), fmt)
     batch_id = summary.batch_id = repository.start_batch(db, summary.path, fmt, sender)
     provenance = Provenance(batch_id, summary.path, sender, repository.now().isoformat())
@@ -396,6 +397,16 @@ def ingest(
     of a shipped one such as 'truck_crossings'), CSV, JSON Lines or Parquet rows of any layout
     are mapped onto the canonical model (`redlane.intake.tabular`).
     """
+    files = [
+        f
+        for one in ([path] if isinstance(path, Path) else path)
+        for f in ingest_files(one, mapped=mapping is not None)
+    ]
+    if mapping is None:
+        # A directory holding a format that may not be read here is refused before any file
+        # of it goes in, not half-way through.
+        for f in files:
+            admit(detect_format(f, fmt))
     return IngestSummary(
         [
             ingest_file(
@@ -408,7 +419,6 @@ def ingest(
                 parallel=parallel,
                 mapping=mapping,
             )
-            for one in ([path] if isinstance(path, Path) else path)
-            for f in ingest_files(one, mapped=mapping is not None)
+            for f in files
         ]
     )

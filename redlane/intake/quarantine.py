@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy import select, update
 
-from redlane.intake.canonical import Problem, RawRecord, validate_chunk
+from redlane.intake.canonical import IntakeRefused, Problem, RawRecord, validate_chunk
 from redlane.intake.formats import recognise
 from redlane.intake.pipeline import store_models
 from redlane.store.database import Database
@@ -51,6 +51,7 @@ def _records(raw: str, sender: str | None, locator: str) -> tuple[list[RawRecord
     message_format = recognise(raw)
     if message_format is None:
         return [RawRecord(locator, raw.encode())], []
+    message_format.admit()
     text = raw
     if raw.lstrip().startswith("UNH"):
         # an EDIFACT message kept without its interchange: the header gives back its sender
@@ -74,7 +75,11 @@ def retry(db: Database, record_ids: Sequence[int] | None = None) -> RetrySummary
     summary = RetrySummary()
     for row in rows:
         summary.tried += 1
-        records, problems = _records(row["raw"], row["sender"], row["locator"])
+        try:
+            records, problems = _records(row["raw"], row["sender"], row["locator"])
+        except IntakeRefused as exc:
+            # not read at all (e.g. passenger data after its legal basis was switched off)
+            records, problems = [], [Problem(row["locator"], None, str(exc), row["raw"])]
         models, refused = validate_chunk(records) if records else ([], [])
         problems += refused
         grouped: dict[str, list[BaseModel]] = defaultdict(list)
