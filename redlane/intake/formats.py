@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from redlane.intake import cargoimp
 from redlane.intake.canonical import CANONICAL_FORMATS, FormatError, Problem, RawRecord
 from redlane.intake.containers import read_container_events
 from redlane.intake.cuscar import MappingError, read_cuscar
@@ -90,6 +91,16 @@ MESSAGE_FORMATS: dict[str, MessageFormat] = {
         _edifact("cuscar", "UN/EDIFACT CUSCAR customs cargo report", (b"TDT+", b"CNI+")),
         _edifact("baplie", "UN/EDIFACT BAPLIE bay plan (SMDG 2.x)", (b"EQD+",)),
         _edifact("coarri", "UN/EDIFACT COARRI terminal report", (b"EQD+",)),
+        MessageFormat(
+            name="cargoimp",
+            title="IATA Cargo-IMP air waybills, house lists and flight manifests (FWB, FHL, FFM)",
+            extensions=(".txt", ".cimp", ".fwb", ".fhl", ".ffm"),
+            # one record per FWB, per FHL house and per FFM
+            record_marks=(b"FWB/", b"HBS/", b"FFM/"),
+            recognise=cargoimp.recognise,
+            read=cargoimp.read_stream,
+            records=cargoimp.records,
+        ),
     )
 }
 FORMATS: tuple[str, ...] = (*CANONICAL_FORMATS, *MESSAGE_FORMATS)
