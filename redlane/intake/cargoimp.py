@@ -50,7 +50,7 @@ _TAG_LINE = re.compile(r"([A-Z]{3})(?:/(.*))?")
 _AWB = r"\d{3}-?\d{8}"
 _AWB_LINE = re.compile(
     rf"(?P<awb>{_AWB})(?P<origin>[A-Z0-9]{{3}})(?P<destination>[A-Z0-9]{{3}})"
-    r"(?:/(?P<code>[TPSDM])(?P<pieces>\d{1,9})(?P<unit>[KL])(?P<weight>\d{1,12}(?:\.\d{1,9})?)"
+    r"(?:/(?P<code>[TPSDM])(?P<pieces>\d{1,9})(?P<unit>[KL])(?P<weight>\d{1,20}(?:\.\d{1,20})?)"
     r"(?P<extra>[A-Z][A-Z0-9.]*)?(?:/(?P<description>.*))?)?"
 )
 _FLIGHT = r"[A-Z0-9]{2}[A-Z]?\d{1,4}[A-Z]?"
@@ -60,7 +60,7 @@ _FFM_FLIGHT_LINE = re.compile(
 )
 _UNLOADING_LINE = re.compile(r"([A-Z0-9]{3})(?:/\d{2}[A-Z]{3}\d{0,4}.*)?")
 _FFM_TAGS = frozenset({"ULD", "SPH", "OCI", "DIM", "OSI", "COR", "COI", "SCI", "SSR", "MOV"})
-_NUMBER = re.compile(r"\d{1,12}(?:\.\d{1,9})?")
+_NUMBER = re.compile(r"\d{1,20}(?:\.\d{1,20})?")
 _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _EORI = re.compile(r"[A-Z]{2}[0-9A-Z]{1,15}")
 _POUND_KG = 0.45359237
@@ -120,10 +120,12 @@ class CargoImpMessage:
     def locator(self) -> str:
         return f"message {self.number} ({self.type} {self.key})"
 
-    def where(self, line: tuple[int, str]) -> str:
-        """Locator of one of the message's lines: 'message 3 (FWB 020-12345675), line 7 SHP'."""
+    def where(self, line: tuple[int, str], segment: str | None = None) -> str:
+        """Locator of one of the message's lines: 'message 3 (FWB 020-12345675), line 7 SHP'
+        (a continuation line is named by the `segment` it continues)."""
         tag = _TAG_LINE.fullmatch(line[1])
-        return f"{self.locator}, line {line[0]}" + (f" {tag.group(1)}" if tag else "")
+        segment = segment or (tag.group(1) if tag else None)
+        return f"{self.locator}, line {line[0]}" + (f" {segment}" if segment else "")
 
 
 @dataclass(frozen=True)
@@ -605,8 +607,8 @@ def read_fwb(message: CargoImpMessage) -> tuple[str, dict[str, Any]]:
             facts.issued = _text_date(fields[0], at, "issued")
         elif tag == "OCI":
             facts.oci.add(fields, at)
-            for _, t in more:
-                facts.oci.add(_fields(t), at)
+            for continued in more:
+                facts.oci.add(_fields(continued[1]), message.where(continued, "OCI"))
     return where, _consignment(facts, message)
 
 
@@ -691,8 +693,8 @@ def read_fhl(message: CargoImpMessage) -> list[tuple[str, dict[str, Any]]]:
             codes += [*fields, *(p for _, t in more for p in _fields(t))]
         elif tag == "OCI":
             facts.oci.add(fields, at)
-            for _, t in more:
-                facts.oci.add(_fields(t), at)
+            for continued in more:
+                facts.oci.add(_fields(continued[1]), message.where(continued, "OCI"))
         elif tag in FHL_PARTIES:
             if tag in facts.party_tags:
                 raise CargoImpError(at, tag, f"a second {tag} party in one house")
@@ -777,7 +779,7 @@ def read_ffm(message: CargoImpMessage) -> FlightManifest:
         tag = _TAG_LINE.fullmatch(text)
         if text.startswith("/"):
             if last_tag == "OCI" and len(points) == 1:
-                oci.add(_fields(text), at)
+                oci.add(_fields(text), message.where((number, text), "OCI"))
             continue
         if tag and tag.group(1) in _FFM_TAGS:
             last_tag = tag.group(1)
@@ -919,12 +921,15 @@ def _country_fields(party: RoledParty, where: str) -> str | None:
         return None
     line = f"/{country or ''}/{postcode}"
     if party.phone:
-        line += "/TE/" + _field(party.phone, "phone", where, True)
+        line += "/TE/" + _field(party.phone, "phone", where)
     return line
 
 
-def _consignment_oci(c: Consignment, facts_where: str) -> list[tuple[str, str, str, str]]:
-    """The mutually defined OCI lines a consignment needs to read back unchanged."""
+def _consignment_oci(
+    c: Consignment, facts_where: str, routing: bool
+) -> list[tuple[str, str, str, str]]:
+    """The mutually defined OCI lines a consignment needs to read back unchanged (`routing`:
+    whether an RTG line gives its transshipment airports)."""
     w = facts_where
     out: list[tuple[str, str, str, str]] = []
     if c.movement_ref is not None:
@@ -956,7 +961,9 @@ def _consignment_oci(c: Consignment, facts_where: str) -> list[tuple[str, str, s
         out.append(("", "", "ZF", c.origin_country))
     if c.destination_country != c.place_of_discharge[:2]:
         out.append(("", "", "ZT", c.destination_country))
-    if any(resolve_airport(_iata(p), None, None) != p for p in c.transshipment_places):
+    if not routing or any(
+        resolve_airport(_iata(p), None, None) != p for p in c.transshipment_places
+    ):
         out += [("", "", "ZS", p) for p in c.transshipment_places]
     out += [("", "", "ZR", country) for country in c.routing_countries]
     f = c.freight
@@ -1048,7 +1055,7 @@ def write_fwb(consignment: Consignment, movement: Movement | None = None) -> str
         lines.append(f"{'COL' if f.terms == 'collect' else 'PPD'}/WT{_num(f.amount)}")
     declared = c.declared_at.astimezone(UTC)
     lines.append(f"ISU/{_text_day(declared)}{declared.strftime('%y')}/{_iata(c.place_of_loading)}")
-    oci += _consignment_oci(c, where) + _goods_oci(c, where)
+    oci += _consignment_oci(c, where, True) + _goods_oci(c, where)
     lines += _oci_lines(oci)
     return "\n".join(lines) + "\n"
 
@@ -1089,7 +1096,7 @@ def write_fhl(houses: Sequence[Consignment]) -> str:
         oci: list[tuple[str, str, str, str]] = []
         for p in sorted(c.parties, key=lambda p: list(_ROLE_TAG).index(p.role.value)):
             oci += _party_oci(p, _ROLE_TAG[p.role.value], where)
-        oci += _consignment_oci(c, where) + _goods_oci(c, where)
+        oci += _consignment_oci(c, where, False) + _goods_oci(c, where)
         if c.freight is not None and c.freight.amount is not None:
             oci.append(("", "", "ZW", _num(c.freight.amount)))
         lines += _oci_lines(oci)
