@@ -32,6 +32,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, TextIO
 
 from redlane.intake.canonical import Problem, RawRecord
@@ -106,7 +107,7 @@ class CargoImpMessage:
     """The message's text as sent, envelope included (what quarantine keeps)."""
     sender: str | None = None
 
-    @property
+    @cached_property
     def key(self) -> str:
         """What the message is about: the AWB (FWB), the master AWB (FHL), the flight (FFM)."""
         second = self.lines[1][1] if len(self.lines) > 1 else ""
@@ -116,7 +117,7 @@ class CargoImpMessage:
         found = re.match(rf"(?:MBI/)?({_AWB})", second)
         return found.group(1) if found else "?"
 
-    @property
+    @cached_property
     def locator(self) -> str:
         return f"message {self.number} ({self.type} {self.key})"
 
@@ -193,10 +194,13 @@ def read_stream(handle: TextIO) -> Iterator[CargoImpMessage | CargoImpReadError]
 
     for line_number, line in enumerate(handle, start=1):
         text = line.rstrip()
-        if not text.strip():
+        plain = text.lstrip()
+        if not plain:
             continue
-        plain = text.strip()
-        if _ADDRESS_LINE.fullmatch(plain) or _ORIGIN_LINE.fullmatch(plain):
+        first = plain[0]
+        if (first == "Q" and _ADDRESS_LINE.fullmatch(plain)) or (
+            first == "." and _ORIGIN_LINE.fullmatch(plain)
+        ):
             if not envelope:
                 yield from finish()
                 sender = None
@@ -205,7 +209,7 @@ def read_stream(handle: TextIO) -> Iterator[CargoImpMessage | CargoImpReadError]
             if origin:
                 sender = origin.group(1)
             continue
-        if _OPENER.fullmatch(plain):
+        if first == "F" and _OPENER.fullmatch(plain):
             yield from finish()
             if not envelope:
                 sender = None
@@ -299,18 +303,26 @@ def _weight(unit: str, value: str, where: str) -> float:
     return kg if unit == "K" else round(kg * _POUND_KG, 3)
 
 
+_STAMP = re.compile(r"(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d)(?:\.(\d{6}))?")
+
+
 def _stamp(text: str, where: str, what: str) -> datetime:
-    for fmt in ("%Y%m%d%H%M%S.%f", "%Y%m%d%H%M%S"):
-        try:
-            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
-        except ValueError:
-            continue
-    raise CargoImpError(where, what, f"{text[:30]!r} is not a time as YYYYMMDDHHMMSS")
+    found = _STAMP.fullmatch(text)
+    try:
+        if found is None:
+            raise ValueError
+        year, month, day, hour, minute, second = (int(found.group(i)) for i in range(1, 7))
+        micro = int(found.group(7) or 0)
+        return datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
+    except ValueError:
+        raise CargoImpError(where, what, f"{text[:30]!r} is not a time as YYYYMMDDHHMMSS") from None
 
 
 def _day(text: str, where: str, what: str) -> date:
     try:
-        return datetime.strptime(text, "%Y%m%d").date()
+        if len(text) != 8 or not text.isdigit():
+            raise ValueError
+        return date(int(text[:4]), int(text[4:6]), int(text[6:]))
     except ValueError:
         raise CargoImpError(where, what, f"{text[:30]!r} is not a date as YYYYMMDD") from None
 
@@ -342,18 +354,19 @@ def _airport(iata: str, explicit: str | None, country: str | None, where: str, w
 
 @dataclass
 class _Oci:
-    """The OCI lines of a message or house: (country, information id, control id, value)."""
+    """The OCI lines of a message or house: value and locator by (information id, control id),
+    in the order sent."""
 
-    entries: list[tuple[str, str, str, str, str]] = field(default_factory=list)
-    """..., and the locator of the line."""
+    entries: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
 
     def add(self, fields: Sequence[str], where: str) -> None:
-        padded = [*fields, "", "", ""][:4]
-        self.entries.append((padded[0], padded[1], padded[2], _rest(fields, 3), where))
+        info = fields[1] if len(fields) > 1 else ""
+        code = fields[2] if len(fields) > 2 else ""
+        self.entries.setdefault((info, code), []).append((_rest(fields, 3), where))
 
     def of(self, info: str, code: str) -> list[tuple[str, str]]:
         """(value, locator) of every entry with this information and control identifier."""
-        return [(v, w) for _, i, c, v, w in self.entries if i == info and c == code]
+        return self.entries.get((info, code), [])
 
     def one(self, info: str, code: str) -> tuple[str, str] | None:
         found = self.of(info, code)
@@ -723,7 +736,7 @@ def read_fhl(message: CargoImpMessage) -> list[tuple[str, dict[str, Any]]]:
                 item["description"] = texts[i] if i < len(texts) else description
                 if i < len(codes):
                     item["hs_code"] = codes[i]
-            facts.oci.entries = [e for e in facts.oci.entries if e[2] != "ZG"]
+            facts.oci.entries.pop(("", "ZG"), None)
         else:
             item = facts.goods[0]
             item["description"] = " ".join(texts) if texts else description
