@@ -94,7 +94,8 @@ MESSAGE_FORMATS: dict[str, MessageFormat] = {
         MessageFormat(
             name="cargoimp",
             title="IATA Cargo-IMP air waybills, house lists and flight manifests (FWB, FHL, FFM)",
-            extensions=(".txt", ".cimp", ".fwb", ".fhl", ".ffm"),
+            # not .txt: a directory's notes are no messages (a .txt named alone is read by content)
+            extensions=(".cimp", ".fwb", ".fhl", ".ffm"),
             # one record per FWB, per FHL house and per FFM
             record_marks=(b"FWB/", b"HBS/", b"FFM/"),
             recognise=cargoimp.recognise,
