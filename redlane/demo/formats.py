@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from redlane.demo.cargoimp_messages import write_cargoimp_files
 from redlane.demo.messages import write_cuscar_files
 from redlane.demo.passenger_messages import write_paxlst_files, write_pnrgov_files
 from redlane.demo.road_yacht_files import write_road_yacht_files
@@ -27,6 +28,7 @@ class SectorWriter:
 SECTOR_FORMATS: dict[str, SectorWriter] = {
     "cuscar": SectorWriter(frozenset({"consignment", "movement"}), write_cuscar_files),
     "tables": SectorWriter(frozenset({"consignment", "movement"}), write_road_yacht_files),
+    "cargoimp": SectorWriter(frozenset({"consignment", "movement"}), write_cargoimp_files),
     "paxlst": SectorWriter(frozenset({"traveller"}), write_paxlst_files),
     "pnrgov": SectorWriter(frozenset({"traveller"}), write_pnrgov_files),
 }

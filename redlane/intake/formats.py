@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from redlane.intake import cargoimp
 from redlane.intake.canonical import CANONICAL_FORMATS, FormatError, Problem, RawRecord
 from redlane.intake.containers import read_container_events
 from redlane.intake.cuscar import MappingError, read_cuscar
@@ -123,6 +124,17 @@ MESSAGE_FORMATS: dict[str, MessageFormat] = {
             personal=True,
         ),
         _edifact("pnrgov", "IATA PADIS PNRGOV PNR push", (b"TIF+",), personal=True),
+        MessageFormat(
+            name="cargoimp",
+            title="IATA Cargo-IMP air waybills, house lists and flight manifests (FWB, FHL, FFM)",
+            # not .txt: a directory's notes are no messages (a .txt named alone is read by content)
+            extensions=(".cimp", ".fwb", ".fhl", ".ffm"),
+            # one record per FWB, per FHL house and per FFM
+            record_marks=(b"FWB/", b"HBS/", b"FFM/"),
+            recognise=cargoimp.recognise,
+            read=cargoimp.read_stream,
+            records=cargoimp.records,
+        ),
     )
 }
 FORMATS: tuple[str, ...] = (*CANONICAL_FORMATS, *MESSAGE_FORMATS)
