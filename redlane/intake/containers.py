@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from redlane.intake.cuscar import MappingError
 from redlane.intake.edifact import Message, parse_time, part
+from redlane.intake.manifest import MappingError
 
 #: COARRI document codes (BGM 1001) read as events; anything else is reported as 'reported'.
 _COARRI_EVENTS = {"44": "discharged", "45": "loaded", "98": "discharged", "119": "loaded"}
