@@ -153,6 +153,10 @@ def read_manifest(
             raise MappingError(message.where(index), None, str(exc)) from exc
     movement = _movement(state, message)
     records = [(d.index, _consignment(state, d, message, movement)) for d in state.documents]
+    if whole_message and movement is not None and not movement["itinerary"]:
+        # A bill names its vessel and voyage but rarely the vessel's calls: the voyage is then
+        # a reference of the bill, not a movement of its own.
+        movement = None
     return movement, records
 
 
@@ -173,6 +177,8 @@ def _apply(state: _State, segment: Segment, index: int) -> None:
         )  # fmt: skip
         state.in_transport = doc is None or state.whole_message
         state.at_call = False
+    elif tag == "TDT":
+        state.in_transport = state.at_call = False
     elif tag == "DTM":
         _date(state, doc, segment)
     elif tag == "LOC":
@@ -294,7 +300,8 @@ def _place(state: _State, doc: _Document | None, segment: Segment) -> None:
 
 def _party(segment: Segment, role: str) -> dict[str, Any]:
     ident, code_list, agency = (part(segment, 1, i) for i in range(3))
-    name = " ".join(p for p in (part(segment, 3, i) for i in range(5)) if p)
+    # a party named by its code alone (NAD+CA+HLCU:160:ZZZ) goes by the code
+    name = " ".join(p for p in (part(segment, 3, i) for i in range(5)) if p) or ident
     address = {
         "street": part(segment, 4) or None, "city": part(segment, 5) or None,
         "postcode": part(segment, 7) or None, "country": part(segment, 8) or None,
@@ -395,7 +402,11 @@ def _seg(*elements: object) -> str:
     parts = []
     for e in elements:
         if isinstance(e, (list, tuple)):
-            parts.append(":".join(_esc(c) for c in e).rstrip(":"))
+            components = [_esc(c) for c in e]
+            # trailing empty components go, an escaped ':' at the end of a value stays
+            while components and components[-1] == "":
+                components.pop()
+            parts.append(":".join(components))
         else:
             parts.append("" if e is None else _esc(e))
     while parts and parts[-1] == "":

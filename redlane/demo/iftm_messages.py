@@ -1,0 +1,112 @@
+"""The demo's sea consignments as UN/EDIFACT IFTMCS: one message per bill of lading.
+
+Each vessel voyage of the canonical files becomes one interchange holding an IFTMCS message
+for each bill that travels on it (the voyage repeated in each, as carriers send it), one file
+per arrival day under `<traffic>/messages/`. The messages hold the very records of the
+canonical files, so ingesting both stores each voyage and bill once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, timedelta
+from pathlib import Path
+from typing import TextIO
+
+import duckdb
+
+from redlane.demo.messages import MESSAGES_DIR, RECIPIENT, SENDER, canonical_source
+from redlane.intake.iftm import write_iftmcs
+from redlane.model import Consignment, Movement
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Voyage:
+    """A vessel voyage of the demo with the sea bills on it (in document number order)."""
+
+    movement: Movement
+    documents: list[Consignment]
+    day: date
+    """The first arrival day of its bills: the day file it is written to."""
+
+
+def sea_voyages(traffic: Path) -> list[Voyage]:
+    """The vessel voyages of the canonical files in `traffic` that carry sea bills, by day."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    consignments = canonical_source(traffic, "consignments")
+    movements = canonical_source(traffic, "movements")
+    rows = (
+        con.sql(
+            f"""SELECT any_value(m) AS movement, list(c ORDER BY c.document.number) AS documents,
+                min(c.arrival_date) AS day
+            FROM {consignments} c JOIN {movements} m ON m.ref = c.movement_ref
+            WHERE c.mode = 'sea' AND m.conveyance.kind = 'vessel'
+            GROUP BY m.ref ORDER BY day, m.ref"""
+        )
+        .to_arrow_table()
+        .to_pylist()
+    )
+    con.close()
+    return [
+        Voyage(
+            Movement.model_validate(row["movement"]),
+            [Consignment.model_validate(d) for d in row["documents"]],
+            row["day"],
+        )
+        for row in rows
+    ]
+
+
+class DayFiles:
+    """One open file per day, `<prefix>-<YYYY-MM-DD>.edi` under `<traffic>/messages/`."""
+
+    def __init__(self, traffic: Path, prefix: str) -> None:
+        self.out = traffic / MESSAGES_DIR
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.prefix = prefix
+        self.handles: dict[Path, TextIO] = {}
+
+    def __call__(self, day: date) -> TextIO:
+        path = self.out / f"{self.prefix}-{day.isoformat()}.edi"
+        if path not in self.handles:
+            self.handles[path] = path.open("w", encoding="utf-8", newline="")
+        return self.handles[path]
+
+    def close(self) -> list[Path]:
+        for handle in self.handles.values():
+            handle.close()
+        return sorted(self.handles)
+
+
+def each_voyage(voyages: list[Voyage], name: str, on_progress: Progress | None) -> Iterator[Voyage]:
+    for done, voyage in enumerate(voyages, start=1):
+        yield voyage
+        if on_progress:
+            on_progress(name, done, len(voyages))
+
+
+def write_iftmcs_files(traffic: Path, on_progress: Progress | None = None) -> list[Path]:
+    """IFTMCS files (one interchange per voyage, one message per bill) per arrival day of the
+    sea consignments in `traffic`; the paths."""
+    files = DayFiles(traffic, "iftmcs")
+    try:
+        for voyage in each_voyage(sea_voyages(traffic), "IFTMCS", on_progress):
+            prepared = min(d.declared_at for d in voyage.documents) - timedelta(hours=1)
+            files(voyage.day).write(
+                write_iftmcs(
+                    voyage.movement,
+                    voyage.documents,
+                    sender=SENDER,
+                    recipient=RECIPIENT,
+                    reference=voyage.movement.ref[-14:],
+                    prepared=prepared.astimezone(UTC),
+                )
+                + "\n"
+            )
+    finally:
+        paths = files.close()
+    return paths
