@@ -87,8 +87,8 @@ def is_smdg3(version: str) -> bool:
     return (year + (1900 if year >= 90 else 2000), release.group(2)) >= (2013, "A")
 
 
-#: Times of the voyage's TDT group a 3.x bay plan's events take, the first given: actual and
-#: estimated departure from the plan's port, then actual and estimated arrival there.
+#: Times of the voyage's TDT group a 3.x bay plan's events take, in this order of preference:
+#: actual and estimated departure from the plan's port, then actual and estimated arrival.
 _VOYAGE_TIMES = ("136", "133", "178", "132")
 
 
@@ -120,7 +120,11 @@ def _read_baplie3(message: Message) -> list[tuple[int, dict[str, Any]]]:
             elif tag == "LOC" and part(segment, 0) == "5":
                 voyage["place"] = part(segment, 1)
             elif tag == "DTM" and part(segment, 0, 0) in _VOYAGE_TIMES:
-                voyage.setdefault("at", parse_time(part(segment, 0, 1), part(segment, 0, 2)))
+                times = voyage.setdefault("times", {})
+                times.setdefault(
+                    part(segment, 0, 0), parse_time(part(segment, 0, 1), part(segment, 0, 2))
+                )
+                voyage["at"] = next(times[q] for q in _VOYAGE_TIMES if q in times)
             elif tag == "NAD" and part(segment, 0) == "CA":
                 voyage["operator"] = part(segment, 1)
         except (ValueError, IndexError) as exc:
