@@ -1,12 +1,13 @@
 """Intake benchmark: transport-sector messages through redlane's whole path, against the bare
 tokenizer of each format, and the peak memory of a large file.
 
-    python bench/intake.py                  # CUSCAR: 3 generated days (about 37 MB)
+    python bench/intake.py                  # 3 generated days (about 37 MB of CUSCAR)
     python bench/intake.py --days 81        # about 1 GB of CUSCAR (the issue's memory target)
 
 One run generates sea traffic with the demo generator and writes it as UN/EDIFACT CUSCAR (one
-message per voyage, one file per day, all days concatenated into one file), then in separate
-processes (so that each peak memory is its own):
+message per voyage) and IFTMCS (one message per bill of lading), one file per day, all days of
+a format concatenated into one file, then for each format in separate processes (so that each
+peak memory is its own):
 
 - the bare tokenizer: pydifact's parser over every interchange, doing nothing with the segments;
 - redlane's whole path: `redlane.intake.pipeline.ingest` into a fresh SQLite file (read, cut
@@ -28,23 +29,29 @@ from typing import Any
 from stages import peak_mb, remove_sqlite, run_stage
 
 TARGET_RATIO = 0.5
+#: The message formats measured, each written from the same generated traffic.
+FORMATS = ("cuscar", "iftmcs")
 TARGET_MEMORY_MB = 500
 
 
 def stage_generate(out: Path, days: int) -> dict[str, Any]:
     from redlane.demo import generate
+    from redlane.demo.iftm_messages import write_iftmcs_files
     from redlane.demo.messages import MESSAGES_DIR
 
     started = time.perf_counter()
     generate(
         out, days=days, kinds=("consignment", "movement"), formats=("parquet", "cuscar"), seed=3
     )
-    parts = sorted((out / MESSAGES_DIR).glob("cuscar-*.edi"))
-    joined = out / "cuscar.edi"
-    with joined.open("wb") as target:
-        for part in parts:
-            target.write(part.read_bytes())
-    return {"seconds": time.perf_counter() - started, "bytes": joined.stat().st_size}
+    write_iftmcs_files(out)
+    sizes = {}
+    for fmt in FORMATS:
+        joined = out / f"{fmt}.edi"
+        with joined.open("wb") as target:
+            for part in sorted((out / MESSAGES_DIR).glob(f"{fmt}-*.edi")):
+                target.write(part.read_bytes())
+        sizes[fmt] = joined.stat().st_size
+    return {"seconds": time.perf_counter() - started, "bytes": sizes}
 
 
 def stage_bare(path: Path) -> dict[str, Any]:
@@ -80,6 +87,7 @@ def stage_ours(path: Path, database: Path) -> dict[str, Any]:
         "seconds": time.perf_counter() - started,
         "records": summary.read,
         "stored": summary.stored,
+        "duplicates": summary.duplicates,
         "quarantined": summary.quarantined,
         "peak_mb": peak_mb(),
     }
@@ -104,24 +112,29 @@ def main() -> None:
         return
 
     from rich.console import Console
-    from rich.table import Table
 
     console = Console(width=max(Console().width, 110))
-    traffic = args.out / f"cuscar-{args.days}d"
-    file = traffic / "cuscar.edi"
-    if not file.exists():
-        with console.status(f"generating {args.days} days of sea traffic as CUSCAR"):
+    traffic = args.out / f"sea-{args.days}d"
+    if not all((traffic / f"{fmt}.edi").exists() for fmt in FORMATS):
+        with console.status(f"generating {args.days} days of sea traffic as CUSCAR and IFTMCS"):
             made = run_stage(__file__, "generate", str(traffic), str(args.days))
-        console.print(f"wrote {made['bytes'] / 1e6:,.0f} MB of CUSCAR in {made['seconds']:.0f} s")
+        sizes = ", ".join(f"{b / 1e6:,.0f} MB of {f.upper()}" for f, b in made["bytes"].items())
+        console.print(f"wrote {sizes} in {made['seconds']:.0f} s")
+    for fmt in FORMATS:
+        _measure(console, fmt.upper(), traffic / f"{fmt}.edi", args.out / "intake.db")
+
+
+def _measure(console: Any, title: str, file: Path, database: Path) -> None:
+    from rich.table import Table
+
     size_mb = file.stat().st_size / 1e6
-    with console.status("pydifact: bare tokenizer"):
+    with console.status(f"{title}: pydifact, bare tokenizer"):
         bare = run_stage(__file__, "bare", str(file))
-    database = args.out / "intake.db"
     remove_sqlite(database)
-    with console.status("redlane: read, map, validate, store"):
+    with console.status(f"{title}: redlane, read, map, validate, store"):
         ours = run_stage(__file__, "ours", str(file), str(database))
 
-    table = Table(title=f"CUSCAR, {size_mb:,.0f} MB: {bare['messages']:,} messages")
+    table = Table(title=f"{title}, {size_mb:,.0f} MB: {bare['messages']:,} messages")
     for name in ("path", "seconds", "messages/s", "segments/s", "MB/s", "peak MB"):
         table.add_column(name, justify="left" if name == "path" else "right")
     for label, r in (
@@ -137,7 +150,8 @@ def main() -> None:
     ratio = bare["seconds"] / ours["seconds"]
     console.print(
         f"records (voyages and bills): {ours['records']:,} read, {ours['stored']:,} stored, "
-        f"{ours['quarantined']:,} quarantined; {ours['records'] / ours['seconds']:,.0f} records/s"
+        f"{ours['duplicates']:,} duplicates, {ours['quarantined']:,} quarantined; "
+        f"{ours['records'] / ours['seconds']:,.0f} records/s"
     )
     met = "met" if ratio >= TARGET_RATIO else "NOT met"
     console.print(
