@@ -235,7 +235,8 @@ def generate(
 
     files = [p for w in writers.values() for p in w.paths] + truth_writer.paths
     for name, writer in SECTOR_FORMATS.items():
-        if (name in formats or ALL_SECTOR_FORMATS in formats) and writer.needs <= set(wanted):
+        asked = name in formats or (ALL_SECTOR_FORMATS in formats and writer.in_sector)
+        if asked and writer.needs <= set(wanted):
             files += writer.write(out_dir, progress)
     counts = truth.counts()
     return GenerationSummary(

@@ -2,14 +2,17 @@
 
 Sea consignments and their vessel voyages become UN/EDIFACT CUSCAR interchanges (one message
 per voyage, one file per arrival day) under `<traffic>/messages/`. They hold the very records
-of the canonical files, so ingesting both stores each record once.
+of the canonical files, so ingesting both stores each record once. The voyages, the day files
+and the progress here serve the writers of the other formats too (`redlane.demo.formats`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, timedelta
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, timedelta
 from pathlib import Path
+from typing import TextIO
 
 import duckdb
 
@@ -17,23 +20,29 @@ from redlane.intake.cuscar import write_cuscar
 from redlane.model import Consignment, Movement
 
 MESSAGES_DIR = "messages"
-#: Message formats the generator writes besides the canonical files.
-MESSAGE_FORMATS = ("cuscar",)
 SENDER = "REDLANEDEMO"
 RECIPIENT = "CUSTOMS"
 
 Progress = Callable[[str, int, int], None]
 
 
-def write_cuscar_files(traffic: Path, on_progress: Progress | None = None) -> list[Path]:
-    """One CUSCAR file per arrival day of the sea consignments in `traffic`; the paths."""
-    out = traffic / MESSAGES_DIR
-    out.mkdir(parents=True, exist_ok=True)
+@dataclass(frozen=True)
+class Voyage:
+    """A vessel voyage of the demo with the sea bills on it (in document number order)."""
+
+    movement: Movement
+    documents: list[Consignment]
+    day: date
+    """The first arrival day of its bills: the day file it is written to."""
+
+
+def sea_voyages(traffic: Path) -> list[Voyage]:
+    """The vessel voyages of the canonical files in `traffic` that carry sea bills, by day."""
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     consignments = canonical_source(traffic, "consignments")
     movements = canonical_source(traffic, "movements")
-    voyages = (
+    rows = (
         con.sql(
             f"""SELECT any_value(m) AS movement, list(c ORDER BY c.document.number) AS documents,
                 min(c.arrival_date) AS day
@@ -45,35 +54,64 @@ def write_cuscar_files(traffic: Path, on_progress: Progress | None = None) -> li
         .to_pylist()
     )
     con.close()
-    paths: dict[str, Path] = {}
-    handles = {}
+    return [
+        Voyage(
+            Movement.model_validate(row["movement"]),
+            [Consignment.model_validate(d) for d in row["documents"]],
+            row["day"],
+        )
+        for row in rows
+    ]
+
+
+class DayFiles:
+    """One open file per day, `<prefix>-<YYYY-MM-DD>.edi` under `<traffic>/messages/`."""
+
+    def __init__(self, traffic: Path, prefix: str) -> None:
+        self.out = traffic / MESSAGES_DIR
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.prefix = prefix
+        self.handles: dict[Path, TextIO] = {}
+
+    def __call__(self, day: date) -> TextIO:
+        path = self.out / f"{self.prefix}-{day.isoformat()}.edi"
+        if path not in self.handles:
+            self.handles[path] = path.open("w", encoding="utf-8", newline="")
+        return self.handles[path]
+
+    def close(self) -> list[Path]:
+        for handle in self.handles.values():
+            handle.close()
+        return sorted(self.handles)
+
+
+def each_voyage(voyages: list[Voyage], name: str, on_progress: Progress | None) -> Iterator[Voyage]:
+    for done, voyage in enumerate(voyages, start=1):
+        yield voyage
+        if on_progress:
+            on_progress(name, done, len(voyages))
+
+
+def write_cuscar_files(traffic: Path, on_progress: Progress | None = None) -> list[Path]:
+    """One CUSCAR file per arrival day of the sea consignments in `traffic`; the paths."""
+    files = DayFiles(traffic, "cuscar")
     try:
-        for done, voyage in enumerate(voyages, start=1):
-            movement = Movement.model_validate(voyage["movement"])
-            docs = [Consignment.model_validate(d) for d in voyage["documents"]]
-            day = voyage["day"]
-            name = f"cuscar-{day.isoformat()}.edi"
-            if name not in handles:
-                paths[name] = out / name
-                handles[name] = paths[name].open("w", encoding="utf-8", newline="")
-            prepared = min(d.declared_at for d in docs) - timedelta(hours=1)
-            handles[name].write(
+        for voyage in each_voyage(sea_voyages(traffic), "CUSCAR", on_progress):
+            prepared = min(d.declared_at for d in voyage.documents) - timedelta(hours=1)
+            files(voyage.day).write(
                 write_cuscar(
-                    movement,
-                    docs,
+                    voyage.movement,
+                    voyage.documents,
                     sender=SENDER,
                     recipient=RECIPIENT,
-                    reference=movement.ref[-14:],
+                    reference=voyage.movement.ref[-14:],
                     prepared=prepared.astimezone(UTC),
                 )
                 + "\n"
             )
-            if on_progress:
-                on_progress("CUSCAR", done, len(voyages))
     finally:
-        for handle in handles.values():
-            handle.close()
-    return sorted(paths.values())
+        paths = files.close()
+    return paths
 
 
 def canonical_source(traffic: Path, stem: str) -> str:

@@ -4,7 +4,8 @@ A CUSCAR message reports one voyage (TDT, LOC+5/60, DTM+132/133) with its contai
 SEL) and one consignment per CNI group: references (RFF), places (LOC), parties (NAD with CTA
 and COM), goods items (GID with FTX, MEA, MOA, SGP, CST) and freight (MOA+64, CPI). Party and
 document qualifiers map to roles through `mappings.yaml` (a default, overridden per sender).
-The writer produces the same layout, so what redlane writes it reads back unchanged.
+The writer produces the same layout, so what redlane writes it reads back unchanged. The
+reading and the segment makers are shared with IFCSUM and IFTMCS (`redlane.intake.manifest`).
 
 Conventions where D.95B has no standard code (all mutually defined, documented in
 docs/intake.md): `LOC+ZRC` routing country, `LOC+ZCL` an intermediate port of call,
@@ -16,376 +17,34 @@ freight payer's party qualifier in `CPI` element 2.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from functools import cache
-from importlib import resources
-from pathlib import Path
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-import yaml
-from pydifact.segments import Segment
-
-from redlane.config import ConfigError
-from redlane.intake.edifact import Message, element, parse_time, part
+from redlane.intake.edifact import Message
+from redlane.intake.manifest import (
+    Codes,
+    _seg,
+    call_segments,
+    consignment_group,
+    interchange,
+    read_manifest,
+    transport_segment,
+    voyage_references,
+)
+from redlane.intake.manifest import MappingError as MappingError
+from redlane.intake.manifest import SenderMapping as SenderMapping
+from redlane.intake.manifest import _esc as _esc
+from redlane.intake.manifest import _stamp as _stamp
+from redlane.intake.manifest import mapping_for as mapping_for
 from redlane.model import Consignment, Movement
-
-
-class MappingError(ValueError):
-    """A message (or one of its consignments) that cannot be mapped; names the segment."""
-
-    def __init__(self, locator: str, field: str | None, reason: str) -> None:
-        self.locator = locator
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{locator}: {field + ': ' if field else ''}{reason}")
-
-
-@dataclass(frozen=True)
-class SenderMapping:
-    parties: Mapping[str, str]
-    documents: Mapping[str, str]
-
-
-@cache
-def _mapping_file(extra: str | None) -> dict[str, Any]:
-    text = resources.files("redlane.intake").joinpath("mappings.yaml").read_text("utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
-    if extra:
-        try:
-            own = yaml.safe_load(Path(extra).read_text("utf-8")) or {}
-            senders = own.get("cuscar", {}).get("senders", {})
-            if not isinstance(senders, dict):
-                raise TypeError("cuscar.senders must map sender ids to their qualifiers")
-        except (OSError, yaml.YAMLError, AttributeError, TypeError) as exc:
-            raise ConfigError(f"REDLANE_INTAKE_MAPPINGS={extra!r}: {exc}") from exc
-        data["cuscar"]["senders"] = {**(data["cuscar"].get("senders") or {}), **senders}
-    return data
-
-
-def mapping_for(sender: str | None) -> SenderMapping:
-    """The qualifier mapping for a sender: the default, overridden by the sender's entry in
-    the shipped mappings or in the file named by REDLANE_INTAKE_MAPPINGS."""
-    spec = _mapping_file(os.environ.get("REDLANE_INTAKE_MAPPINGS") or None)["cuscar"]
-    own = (spec.get("senders") or {}).get(sender or "", {})
-    return SenderMapping(
-        {**spec["default"]["parties"], **own.get("parties", {})},
-        {**spec["default"]["documents"], **own.get("documents", {})},
-    )
-
-
-# --- reading -----------------------------------------------------------------------------------
-
-
-def _number(text: str, what: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ValueError(f"{what} {text!r} is not a number") from None
-
-
-@dataclass
-class _Document:
-    index: int
-    number: str
-    kind: str | None = None
-    master: str | None = None
-    declared: datetime | None = None
-    arrival: date | None = None
-    office: str | None = None
-    places: dict[str, str] = field(default_factory=dict)
-    transshipment: list[str] = field(default_factory=list)
-    routing: list[str] = field(default_factory=list)
-    parties: list[dict[str, Any]] = field(default_factory=list)
-    goods: list[dict[str, Any]] = field(default_factory=list)
-    equipment: list[dict[str, Any]] = field(default_factory=list)
-    linked: list[str] = field(default_factory=list)
-    freight: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class _State:
-    mapping: SenderMapping
-    voyage: dict[str, Any] = field(default_factory=dict)
-    equipment: dict[str, dict[str, Any]] = field(default_factory=dict)
-    documents: list[_Document] = field(default_factory=list)
-    group: Any = None
-    """The open group that MEA/SEL/FTX/COM belong to: an equipment, goods item or party."""
-    group_kind: str = ""
-
-
-def _location(segment: Segment) -> tuple[str, str]:
-    return part(segment, 0), part(segment, 1)
 
 
 def read_cuscar(message: Message) -> tuple[dict[str, Any] | None, list[tuple[int, dict[str, Any]]]]:
     """The voyage (as a canonical movement dict, or None without a TDT) and the consignments
     (segment index of their CNI, canonical dict) of one message. Raises MappingError naming
     the segment for what cannot be read; validation of values is the model's."""
-    state = _State(mapping_for(message.sender))
-    for index, segment in enumerate(message.segments):
-        try:
-            _apply(state, segment, index)
-        except MappingError:
-            raise
-        except (ValueError, IndexError, TypeError) as exc:
-            raise MappingError(message.where(index), None, str(exc)) from exc
-    movement = _movement(state, message)
-    records = [(d.index, _consignment(state, d, message, movement)) for d in state.documents]
-    return movement, records
-
-
-def _apply(state: _State, segment: Segment, index: int) -> None:
-    tag = segment.tag
-    doc = state.documents[-1] if state.documents else None
-    if tag == "CNI":
-        state.documents.append(_Document(index, part(segment, 1) or part(segment, 0)))
-        state.group, state.group_kind = None, ""
-    elif tag == "TDT":
-        state.voyage.update(
-            voyage=part(segment, 1), carrier=part(segment, 4, 3), id=part(segment, 7, 0),
-            id_list=part(segment, 7, 1), name=part(segment, 7, 3), flag=part(segment, 7, 4),
-        )  # fmt: skip
-    elif tag == "DTM":
-        qualifier, text, fmt = part(segment, 0, 0), part(segment, 0, 1), part(segment, 0, 2)
-        when = parse_time(text, fmt)
-        calls = state.voyage.setdefault("calls", [])
-        if doc is not None:
-            if qualifier == "137":
-                doc.declared = when
-            elif qualifier == "132":
-                doc.arrival = when.date()
-        elif qualifier == "137":
-            state.voyage["declared"] = when
-        elif qualifier in ("132", "133") and calls:
-            calls[-1]["arrival" if qualifier == "132" else "departure"] = when
-    elif tag == "LOC":
-        qualifier, place = _location(segment)
-        if doc is None:
-            if qualifier in ("5", "ZCL", "60"):
-                state.voyage.setdefault("calls", []).append({"place": place})
-            elif qualifier == "22":
-                state.voyage["office"] = place
-        elif qualifier == "13":
-            doc.transshipment.append(place)
-        elif qualifier == "ZRC":
-            doc.routing.append(place)
-        elif qualifier == "22":
-            doc.office = place
-        elif qualifier in ("7", "9", "11", "27", "28"):
-            doc.places[qualifier] = place
-    elif tag == "RFF":
-        qualifier, value = part(segment, 0, 0), part(segment, 0, 1)
-        if qualifier == "VA" and state.group_kind == "NAD":
-            state.group["vat"] = value
-        elif doc is None:
-            extra = {"VON": "ref", "ZMS": "mmsi", "ZCS": "call_sign", "ZPB": "persons"}.get(
-                qualifier
-            )
-            if extra:
-                state.voyage[extra] = value
-        elif state.mapping.documents.get(qualifier) == "master":
-            doc.master = value
-        elif qualifier in state.mapping.documents:
-            doc.kind, doc.number = state.mapping.documents[qualifier], value or doc.number
-    elif tag == "EQD":
-        equipment: dict[str, Any] = {
-            "number": part(segment, 1),
-            "size_type": part(segment, 2) or None,
-            "full": part(segment, 5) != "4",
-            "reefer": len(part(segment, 2)) >= 3 and part(segment, 2)[2] == "R",
-            "seals": [],
-        }
-        if doc is None:
-            state.equipment[equipment["number"]] = equipment
-        else:
-            doc.equipment.append(equipment)
-        state.group, state.group_kind = equipment, "EQD"
-    elif tag == "SEL" and state.group_kind == "EQD":
-        state.group["seals"].append(part(segment, 0))
-    elif tag == "TMP" and state.group_kind == "EQD":
-        state.group["reefer"] = True
-    elif tag == "NAD" and doc is not None:
-        role = state.mapping.parties.get(part(segment, 0))
-        party = _party(segment, role) if role else None
-        if party is not None:
-            doc.parties.append(party)
-        state.group, state.group_kind = party, "NAD" if party else ""
-    elif tag == "COM" and state.group_kind == "NAD":
-        kind = {"TE": "phone", "EM": "email"}.get(part(segment, 0, 1))
-        if kind:
-            state.group[kind] = part(segment, 0, 0)
-    elif tag == "GID" and doc is not None:
-        packages = part(segment, 1, 0)
-        if not packages.isdigit():
-            raise ValueError(f"GID packages {packages!r} is not a whole number")
-        item = {"packages": int(packages), "package_kind": part(segment, 1, 1) or None}
-        doc.goods.append(item)
-        state.group, state.group_kind = item, "GID"
-    elif tag == "FTX" and state.group_kind == "GID" and part(segment, 0) == "AAA":
-        state.group["description"] = " ".join(
-            str(p) for p in (element(segment, 3) if isinstance(element(segment, 3), list)
-                             else [element(segment, 3)]) if p
-        )  # fmt: skip
-    elif tag == "MEA" and state.group_kind == "GID":
-        kind = {"G": "gross_mass_kg", "AAF": "net_mass_kg"}.get(part(segment, 1))
-        if kind:
-            state.group[kind] = _number(part(segment, 2, 1), f"MEA {kind}")
-    elif tag == "MOA" and doc is not None:
-        qualifier, amount, currency = (part(segment, 0, i) for i in range(3))
-        if qualifier == "38" and state.group_kind == "GID":
-            state.group.update(value=_number(amount, "MOA value"), currency=currency or None)
-        elif qualifier == "64":
-            doc.freight.update(amount=_number(amount, "MOA freight"), currency=currency or None)
-    elif tag == "CPI" and doc is not None:
-        doc.freight["terms"] = {"P": "prepaid", "C": "collect"}.get(part(segment, 2), "unknown")
-        payer = state.mapping.parties.get(part(segment, 1))
-        if payer:
-            doc.freight["payer_role"] = payer
-    elif tag == "SGP" and doc is not None:
-        doc.linked.append(part(segment, 0))
-    elif tag == "CST" and state.group_kind == "GID":
-        state.group["hs_code"] = part(segment, 1, 0)
-
-
-def _party(segment: Segment, role: str) -> dict[str, Any]:
-    ident, code_list, agency = (part(segment, 1, i) for i in range(3))
-    name = " ".join(p for p in (part(segment, 3, i) for i in range(5)) if p)
-    address = {
-        "street": part(segment, 4) or None, "city": part(segment, 5) or None,
-        "postcode": part(segment, 7) or None, "country": part(segment, 8) or None,
-    }  # fmt: skip
-    return {
-        "role": role,
-        "kind": "person" if agency == "ZZP" or code_list == "ZZP" else "organisation",
-        "name": name,
-        "address": address if any(address.values()) else None,
-        "eori": ident if ident and code_list in ("EORI", "ZZZ") else None,
-        "vat": ident if ident and code_list == "VAT" else None,
-    }
-
-
-def _movement(state: _State, message: Message) -> dict[str, Any] | None:
-    v = state.voyage
-    if not v.get("voyage") and not v.get("id"):
-        return None
-    vessel_id = v.get("id") or ""
-    conveyance: dict[str, Any] = {
-        "kind": "vessel", "name": v.get("name") or None, "flag": v.get("flag") or None,
-    }  # fmt: skip
-    if v.get("id_list") == "146":
-        conveyance["imo"] = vessel_id
-    elif vessel_id:
-        conveyance["call_sign"] = vessel_id
-    for extra in ("mmsi", "call_sign"):
-        if v.get(extra):
-            conveyance[extra] = v[extra]
-    if v.get("carrier"):
-        conveyance["operator"] = {"name": v["carrier"]}
-    itinerary = v.get("calls", [])
-    return {
-        "record": "movement",
-        "ref": v.get("ref") or f"{vessel_id or 'VESSEL'}-{v.get('voyage') or message.reference}",
-        "conveyance": conveyance,
-        "itinerary": itinerary,
-        "persons_on_board": int(v["persons"]) if v.get("persons", "").isdigit() else None,
-        "source": _source(message),
-    }
-
-
-def _source(message: Message) -> dict[str, Any]:
-    return {
-        "message_ref": f"{message.interchange or '-'}/{message.reference}",
-        "sender": message.sender,
-    }
-
-
-def _consignment(
-    state: _State, doc: _Document, message: Message, movement: dict[str, Any] | None
-) -> dict[str, Any]:
-    v = state.voyage
-    loading, discharge = doc.places.get("9"), doc.places.get("11")
-    equipment = doc.equipment or [state.equipment[n] for n in doc.linked if n in state.equipment]
-    declared = doc.declared or v.get("declared")
-    last_call = (v.get("calls") or [{}])[-1]
-    arrival = doc.arrival or (last_call["arrival"].date() if last_call.get("arrival") else None)
-    return {
-        "record": "consignment",
-        "mode": "sea",
-        "document": {
-            "kind": doc.kind or "bill_of_lading",
-            "number": doc.number,
-            "master_number": doc.master,
-        },
-        "movement_ref": movement["ref"] if movement else None,
-        "office": doc.office or v.get("office"),
-        "declared_at": declared,
-        "arrival_date": arrival,
-        "parties": doc.parties,
-        "place_of_loading": loading,
-        "place_of_discharge": discharge,
-        "place_of_delivery": doc.places.get("7"),
-        "origin_country": doc.places.get("27") or (loading or "")[:2] or None,
-        "destination_country": doc.places.get("28") or (discharge or "")[:2] or None,
-        "transshipment_places": doc.transshipment,
-        "routing_countries": doc.routing,
-        "goods": doc.goods,
-        "equipment": [dict(e) for e in equipment],
-        "freight": doc.freight or None,
-        "source": _source(message),
-    }
-
-
-# --- writing -----------------------------------------------------------------------------------
-
-
-def _esc(value: object) -> str:
-    text = str(value)
-    for c in "?:+'":
-        text = text.replace(c, "?" + c)
-    return text
-
-
-def _seg(*elements: object) -> str:
-    parts = []
-    for e in elements:
-        if isinstance(e, (list, tuple)):
-            parts.append(":".join(_esc(c) for c in e).rstrip(":"))
-        else:
-            parts.append("" if e is None else _esc(e))
-    while parts and parts[-1] == "":
-        parts.pop()
-    return "+".join(parts) + "'"
-
-
-def _stamp(when: datetime) -> tuple[str, str]:
-    when = when.astimezone(UTC)
-    return (
-        (when.strftime("%Y%m%d%H%M%S"), "204")
-        if when.second
-        else (when.strftime("%Y%m%d%H%M"), "203")
-    )
-
-
-def _party_segments(party: Any, qualifier: str) -> list[str]:
-    if party.eori:
-        ident = [party.eori, "EORI", "ZZP" if party.kind == "person" else ""]
-    else:
-        ident = ["", "ZZP"] if party.kind == "person" else []
-    a = party.address
-    out = [_seg("NAD", qualifier, ident, "", [party.name], a and a.street, a and a.city, "",
-                a and a.postcode, a and a.country)]  # fmt: skip
-    if party.vat:
-        out.append(_seg("RFF", ["VA", party.vat]))
-    if party.phone or party.email:
-        out.append(_seg("CTA", "IC"))
-        if party.phone:
-            out.append(_seg("COM", [party.phone, "TE"]))
-        if party.email:
-            out.append(_seg("COM", [party.email, "EM"]))
-    return out
+    return read_manifest(message)
 
 
 def write_cuscar(
@@ -398,88 +57,17 @@ def write_cuscar(
     prepared: datetime,
 ) -> str:
     """One interchange with one CUSCAR message for a voyage and its consignments."""
-    mapping = mapping_for(sender)
-    role_code = {role: code for code, role in reversed(list(mapping.parties.items()))}
-    doc_code = {kind: code for code, kind in reversed(list(mapping.documents.items()))}
-    c = movement.conveyance
-    vessel = [c.imo, "146", "11", c.name or "", c.flag or ""] if c.imo else [
-        c.call_sign or "", "103", "", c.name or "", c.flag or ""]  # fmt: skip
+    codes = Codes.for_sender(sender)
     body = [
         _seg("UNH", "1", ["CUSCAR", "D", "95B", "UN"]),
         _seg("BGM", "85", reference, "9"),
         _seg("DTM", ["137", *_stamp(prepared)]),
-        _seg("RFF", ["VON", movement.ref]),
+        *voyage_references(movement),
+        transport_segment(movement),
+        *call_segments(movement),
     ]
-    if c.mmsi:
-        body.append(_seg("RFF", ["ZMS", c.mmsi]))
-    if c.imo and c.call_sign:
-        body.append(_seg("RFF", ["ZCS", c.call_sign]))
-    if movement.persons_on_board is not None:
-        body.append(_seg("RFF", ["ZPB", movement.persons_on_board]))
-    carrier = ["", "", "", c.operator.name] if c.operator else ""
-    body.append(_seg("TDT", "20", movement.ref[-17:], "1", "", carrier, "", "", vessel))
-    calls = movement.itinerary
-    for i, call in enumerate(calls):
-        qualifier = "60" if i == len(calls) - 1 else "5" if i == 0 else "ZCL"
-        body.append(_seg("LOC", qualifier, [call.place, "139", "6"]))
-        if call.arrival:
-            body.append(_seg("DTM", ["132", *_stamp(call.arrival)]))
-        if call.departure:
-            body.append(_seg("DTM", ["133", *_stamp(call.departure)]))
     for n, doc in enumerate(consignments, start=1):
-        body += _consignment_segments(n, doc, role_code, doc_code)
-    body.append(_seg("UNT", str(len(body) + 1), "1"))
-    stamp = prepared.astimezone(UTC).strftime("%y%m%d:%H%M")
-    return (
-        "UNA:+.? '"
-        + _seg("UNB", ["UNOC", "3"], [sender, "ZZ"], [recipient, "ZZ"], stamp.split(":"), reference)
-        + "".join(body)
-        + _seg("UNZ", "1", reference)
+        body += consignment_group(n, doc, codes, hs_in="CST")
+    return interchange(
+        [body], sender=sender, recipient=recipient, reference=reference, prepared=prepared
     )
-
-
-def _consignment_segments(
-    n: int, doc: Consignment, role_code: Mapping[str, str], doc_code: Mapping[str, str]
-) -> list[str]:
-    d = doc.document
-    out = [_seg("CNI", str(n), d.number), _seg("RFF", [doc_code[d.kind.value], d.number])]
-    if d.master_number:
-        out.append(_seg("RFF", [doc_code["master"], d.master_number]))
-    out.append(_seg("DTM", ["137", *_stamp(doc.declared_at)]))
-    out.append(_seg("DTM", ["132", doc.arrival_date.strftime("%Y%m%d"), "102"]))
-    if doc.office:
-        out.append(_seg("LOC", "22", doc.office))
-    out.append(_seg("LOC", "9", [doc.place_of_loading, "139", "6"]))
-    out.append(_seg("LOC", "11", [doc.place_of_discharge, "139", "6"]))
-    if doc.place_of_delivery:
-        out.append(_seg("LOC", "7", [doc.place_of_delivery, "139", "6"]))
-    out += [_seg("LOC", "13", [p, "139", "6"]) for p in doc.transshipment_places]
-    out.append(_seg("LOC", "27", [doc.origin_country, "162", "5"]))
-    out.append(_seg("LOC", "28", [doc.destination_country, "162", "5"]))
-    out += [_seg("LOC", "ZRC", [c, "162", "5"]) for c in doc.routing_countries]
-    if doc.freight is not None:
-        f = doc.freight
-        if f.amount is not None:
-            out.append(_seg("MOA", ["64", f.amount, f.currency or ""]))
-        payer = role_code[f.payer_role.value] if f.payer_role else ""
-        if f.terms != "unknown" or payer:
-            terms = {"prepaid": "P", "collect": "C", "unknown": ""}[f.terms]
-            out.append(_seg("CPI", "4", payer, terms))
-    for party in doc.parties:
-        out += _party_segments(party, role_code[party.role.value])
-    for e in doc.equipment:
-        size = [e.size_type, "102", "5"] if e.size_type else ""
-        out.append(_seg("EQD", "CN", e.number, size, "", "", "5" if e.full else "4"))
-        out += [_seg("SEL", s, "CA") for s in e.seals]
-        if e.reefer and not (e.size_type and len(e.size_type) >= 3 and e.size_type[2] == "R"):
-            out.append(_seg("TMP", "2"))
-    for i, g in enumerate(doc.goods, start=1):
-        out.append(_seg("GID", str(i), [g.packages, g.package_kind or ""]))
-        out.append(_seg("FTX", "AAA", "", "", [g.description]))
-        out.append(_seg("MEA", "AAE", "G", ["KGM", g.gross_mass_kg]))
-        if g.net_mass_kg is not None:
-            out.append(_seg("MEA", "AAE", "AAF", ["KGM", g.net_mass_kg]))
-        if g.value is not None:
-            out.append(_seg("MOA", ["38", g.value, g.currency or ""]))
-        out.append(_seg("CST", "", g.hs_code))
-    return out

@@ -16,8 +16,10 @@ from typing import Any, TextIO
 from redlane.intake import cargoimp
 from redlane.intake.canonical import CANONICAL_FORMATS, FormatError, Problem, RawRecord
 from redlane.intake.containers import read_container_events
-from redlane.intake.cuscar import MappingError, read_cuscar
+from redlane.intake.cuscar import read_cuscar
 from redlane.intake.edifact import EdifactError, Message, head_message_type, read_stream
+from redlane.intake.iftm import Mapped, read_ifcsum, read_iftmcs
+from redlane.intake.manifest import MappingError
 from redlane.intake.passengers import read_passenger_stream, require_legal_basis
 from redlane.intake.paxlst import read_paxlst
 from redlane.intake.pnrgov import read_pnrgov
@@ -65,10 +67,15 @@ def edifact_records(item: Message | EdifactError) -> MappedItem:
     return [RawRecord(locator, data, item.raw) for locator, data in mapped], []
 
 
-def _cuscar(message: Message) -> list[tuple[str, Any]]:
-    movement, documents = read_cuscar(message)
-    mapped = [(message.where(i), d) for i, d in documents]
-    return mapped if movement is None else [(f"{message.locator}, TDT", movement), *mapped]
+def _manifest(read: Callable[[Message], Mapped]) -> Callable[[Message], list[tuple[str, Any]]]:
+    """The mapper of a sea manifest type: its voyage (located at its TDT) and its bills."""
+
+    def mapper(message: Message) -> list[tuple[str, Any]]:
+        movement, documents = read(message)
+        mapped = [(message.where(i), d) for i, d in documents]
+        return mapped if movement is None else [(f"{message.locator}, TDT", movement), *mapped]
+
+    return mapper
 
 
 def _container_events(message: Message) -> list[tuple[str, Any]]:
@@ -85,7 +92,9 @@ def _pnrgov(message: Message) -> list[tuple[str, Any]]:
 
 #: EDIFACT message type (UNH 0065) → the mapper of its messages.
 _EDIFACT_MAPPERS: dict[str, Callable[[Message], list[tuple[str, Any]]]] = {
-    "CUSCAR": _cuscar,
+    "CUSCAR": _manifest(read_cuscar),
+    "IFTMCS": _manifest(read_iftmcs),
+    "IFCSUM": _manifest(read_ifcsum),
     "BAPLIE": _container_events,
     "COARRI": _container_events,
     "PAXLST": _paxlst,
@@ -115,7 +124,15 @@ MESSAGE_FORMATS: dict[str, MessageFormat] = {
     f.name: f
     for f in (
         _edifact("cuscar", "UN/EDIFACT CUSCAR customs cargo report", (b"TDT+", b"CNI+")),
-        _edifact("baplie", "UN/EDIFACT BAPLIE bay plan (SMDG 2.x)", (b"EQD+",)),
+        _edifact(
+            "iftmcs",
+            "UN/EDIFACT IFTMCS bill of lading (instruction contract status)",
+            (b"TDT+", b"BGM+"),
+        ),
+        _edifact(
+            "ifcsum", "UN/EDIFACT IFCSUM forwarding and consolidation summary", (b"TDT+", b"CNI+")
+        ),
+        _edifact("baplie", "UN/EDIFACT BAPLIE bay plan (SMDG 2.x and 3.x)", (b"EQD+",)),
         _edifact("coarri", "UN/EDIFACT COARRI terminal report", (b"EQD+",)),
         _edifact(
             "paxlst",

@@ -1,0 +1,45 @@
+"""The demo's sea consignments as UN/EDIFACT IFTMCS: one message per bill of lading.
+
+Each vessel voyage of the canonical files becomes one interchange holding an IFTMCS message
+for each bill that travels on it (the voyage repeated in each, as carriers send it), one file
+per arrival day under `<traffic>/messages/`. The messages hold the very records of the
+canonical files, so ingesting both stores each voyage and bill once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, timedelta
+from pathlib import Path
+
+from redlane.demo.messages import (
+    RECIPIENT,
+    SENDER,
+    DayFiles,
+    Progress,
+    each_voyage,
+    sea_voyages,
+)
+from redlane.intake.iftm import write_iftmcs
+
+
+def write_iftmcs_files(traffic: Path, on_progress: Progress | None = None) -> list[Path]:
+    """IFTMCS files (one interchange per voyage, one message per bill) per arrival day of the
+    sea consignments in `traffic`; the paths."""
+    files = DayFiles(traffic, "iftmcs")
+    try:
+        for voyage in each_voyage(sea_voyages(traffic), "IFTMCS", on_progress):
+            prepared = min(d.declared_at for d in voyage.documents) - timedelta(hours=1)
+            files(voyage.day).write(
+                write_iftmcs(
+                    voyage.movement,
+                    voyage.documents,
+                    sender=SENDER,
+                    recipient=RECIPIENT,
+                    reference=voyage.movement.ref[-14:],
+                    prepared=prepared.astimezone(UTC),
+                )
+                + "\n"
+            )
+    finally:
+        paths = files.close()
+    return paths
