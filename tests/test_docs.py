@@ -53,3 +53,11 @@ def test_every_command_is_documented_and_has_help(command: str) -> None:
     assert f"`redlane {command}" in (ROOT / "docs" / "cli.md").read_text()
     result = CliRunner().invoke(app, [*command.split(), "--help"])
     assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_every_message_format_is_documented() -> None:
+    from redlane.intake.formats import MESSAGE_FORMATS
+
+    overview = (ROOT / "docs" / "intake.md").read_text().split("\n## ")[0]
+    missing = [name for name in MESSAGE_FORMATS if f"`{name}`" not in overview]
+    assert not missing, f"docs/intake.md's format table lacks {missing}"
