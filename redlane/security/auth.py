@@ -194,7 +194,7 @@ def _failures(
 ) -> list[datetime]:
     query = (
         select(login_attempts.c.at)
-        .where(column == value, login_attempts.c.at >= since)
+        .where(column == value, login_attempts.c.at > since)
         .where(login_attempts.c.success.is_(False))
         .order_by(login_attempts.c.at)
     )
