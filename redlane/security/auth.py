@@ -239,7 +239,8 @@ def login(
     logins, and with AuthenticationError on a wrong user name or password (the same message
     for both, and the same time taken)."""
     moment = _utc(now or datetime.now(UTC))
-    name = username.strip().lower()
+    # what a client sends is kept within the columns' bounds (a longer name exists nowhere)
+    name, source = username.strip().lower()[:64], source[:255]
     with db.engine.begin() as conn:
         locked = _locked_until(conn, name, source, moment, limits)
         if locked is None:
