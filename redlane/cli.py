@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,8 +25,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from redlane import security
 from redlane.api import create_app
-from redlane.config import ConfigError
+from redlane.config import NODE_KEY_SETTING, ConfigError
 from redlane.demo import generate as generate_traffic
 from redlane.demo.controls import demo_recall, simulate_controls
 from redlane.demo.formats import ALL_SECTOR_FORMATS, SECTOR_FORMATS
@@ -37,6 +40,8 @@ from redlane.intake.quarantine import retry as retry_quarantined
 from redlane.intake.quarantine import show as show_quarantined
 from redlane.intake.tabular import MappingFileError
 from redlane.reference import place_label
+from redlane.security import audit
+from redlane.security.keys import fingerprint
 from redlane.store.database import Database
 from redlane.store.repository import quarantined
 from redlane.store.stats import store_stats
@@ -57,13 +62,12 @@ from redlane.targeting import (
     save_profile,
     starter_profiles,
     target,
-    worklist,
 )
 from redlane.targeting.charts import performance_chart
 from redlane.targeting.engine import Thresholds
 from redlane.targeting.feedback import record_result_row
 from redlane.targeting.profiles import refresh_statuses
-from redlane.targeting.run import load_settings
+from redlane.targeting.run import WORKLIST_PURPOSE, audited_worklist, load_settings
 
 app = typer.Typer(help="redlane: targeting and intelligence exchange for customs and police.")
 db_app = typer.Typer(help="The operational store.")
@@ -390,7 +394,7 @@ def target_command(
         pacsv.write_csv(run.selections, out)
     console.print(f"run {run.run_id}: {sum(run.targets.values()):,} targets, "
                   f"{run.selections.num_rows:,} selections")  # fmt: skip
-    _print_worklist(worklist(db, run.run_id, limit=10))
+    _print_worklist(audited_worklist(db, _cli_actor(), WORKLIST_PURPOSE, run.run_id, 10))
 
 
 def _window(db: Database, input: Path | None, since: str | None, until: str | None) -> Window:
@@ -587,10 +591,13 @@ def backtest_command(
 def worklist_command(
     run: Annotated[int | None, typer.Option(help="Targeting run (default: all runs).")] = None,
     limit: Annotated[int, typer.Option(min=1, help="How many selections.")] = 15,
+    purpose: Annotated[str, typer.Option(help="Why you read it (audited).")] = WORKLIST_PURPOSE,
     database: DatabaseOption = None,
 ) -> None:
-    """The red selections to control, highest score first, with their reasons."""
-    _print_worklist(worklist(_open(database), run, limit))
+    """The red selections to control, highest score first, with their reasons (audited)."""
+    db = _open(database)
+    db.upgrade()
+    _print_worklist(audited_worklist(db, _cli_actor(), purpose, run, limit))
 
 
 @demo_app.command("controls")
@@ -625,6 +632,296 @@ def serve(
     except ConfigError as exc:
         raise _fail(exc) from exc
     uvicorn.run(api, host=host, port=port)
+
+
+# --- security: agencies, users, desks, the audit log ---------------------------------------
+
+agency_app = typer.Typer(help="Agencies: customs, police and partner services.")
+user_app = typer.Typer(help="Local user accounts, their roles and API tokens.")
+desk_app = typer.Typer(help="Functional desks: addressees whose members are users.")
+audit_app = typer.Typer(help="The hash-chained audit log: verify it, sign and export its head.")
+app.add_typer(agency_app, name="agency")
+app.add_typer(user_app, name="user")
+app.add_typer(desk_app, name="desk")
+app.add_typer(audit_app, name="audit")
+
+KeyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--key", envvar=NODE_KEY_SETTING, help="The node's Ed25519 key file (PEM, mode 600)."
+    ),
+]
+
+
+def _cli_actor() -> security.Service:
+    """Whoever runs the command line acts for the node, under their operating-system name."""
+    return security.Service(f"cli:{getpass.getuser()}")
+
+
+@agency_app.command("add")
+def agency_add(
+    code: Annotated[str, typer.Argument(help="Short code, e.g. NL-FIOD.")],
+    name: Annotated[str, typer.Option(help="Full name.")],
+    kind: Annotated[str, typer.Option(help=", ".join(k.value for k in security.AgencyKind))],
+    country: Annotated[str, typer.Option(help="ISO 3166-1 alpha-2 country, e.g. NL.")],
+    database: DatabaseOption = None,
+) -> None:
+    """Register an agency with its kind and country."""
+    db = _open(database)
+    db.upgrade()
+    try:
+        agency = security.add_agency(db, code, name, kind, country)
+    except security.AccountError as exc:
+        raise _fail(exc) from exc
+    console.print(f"agency {agency.code}: {agency.name} ({agency.kind.value}, {agency.country})")
+
+
+@agency_app.command("list")
+def agency_list(database: DatabaseOption = None) -> None:
+    """The registered agencies."""
+    db = _open(database)
+    db.upgrade()
+    table = Table(title="Agencies")
+    for name in ("code", "name", "kind", "country"):
+        table.add_column(name)
+    for a in security.list_agencies(db):
+        table.add_row(a.code, a.name, a.kind.value, a.country)
+    console.print(table)
+
+
+PasswordOption = Annotated[
+    str,
+    typer.Option(
+        prompt=True, hide_input=True, confirmation_prompt=True,
+        help="Asked for when not given (at least 12 characters).",
+    ),
+]  # fmt: skip
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    agency: Annotated[str, typer.Option(help="The user's agency code.")],
+    role: Annotated[
+        list[str], typer.Option(help=f"Repeatable: {', '.join(r.value for r in security.Role)}.")
+    ],
+    password: PasswordOption,
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Create a local account (argon2id password) in an agency, with its roles."""
+    db = _open(database)
+    db.upgrade()
+    try:
+        user = security.add_user(db, username, agency, password, role, name)
+    except (security.AccountError, security.PasswordError) as exc:
+        raise _fail(exc) from exc
+    console.print(f"user {user.username} ({user.agency}): {', '.join(sorted(user.roles))}")
+
+
+@user_app.command("list")
+def user_list(
+    agency: Annotated[str | None, typer.Option(help="Only this agency.")] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Accounts with their agency, roles, desks and state."""
+    db = _open(database)
+    db.upgrade()
+    table = Table(title="Users")
+    for name in ("user", "name", "agency", "roles", "desks", "active"):
+        table.add_column(name)
+    for u in security.list_users(db, agency):
+        table.add_row(u.username, u.display_name, u.agency, ", ".join(sorted(u.roles)),
+                      ", ".join(sorted(u.desks)), "yes" if u.active else "no")  # fmt: skip
+    console.print(table)
+
+
+@user_app.command("passwd")
+def user_passwd(username: str, password: PasswordOption, database: DatabaseOption = None) -> None:
+    """Set a user's password."""
+    try:
+        security.set_password(_open(database), username, password)
+    except (security.AccountError, security.PasswordError) as exc:
+        raise _fail(exc) from exc
+    console.print(f"password of {username} changed")
+
+
+@user_app.command("token")
+def user_token(
+    username: str,
+    name: Annotated[str, typer.Option(help="What the token is for.")] = "api",
+    days: Annotated[int, typer.Option(min=1, max=366, help="Days until it expires.")] = 90,
+    database: DatabaseOption = None,
+) -> None:
+    """Issue an API token for a user; it is printed once and only its hash is kept."""
+    try:
+        issued = security.issue_token(_open(database), username, name, timedelta(days=days))
+    except security.AccountError as exc:
+        raise _fail(exc) from exc
+    console.print(f"token {issued.id} for {issued.username}, expires {issued.expires_at:%Y-%m-%d}")
+    print(issued.token)
+
+
+@user_app.command("tokens")
+def user_tokens(username: str, database: DatabaseOption = None) -> None:
+    """A user's API tokens: id, name, dates and state (never the tokens themselves)."""
+    try:
+        tokens = security.list_tokens(_open(database), username)
+    except security.AccountError as exc:
+        raise _fail(exc) from exc
+    table = Table(title=f"API tokens of {username}")
+    for name in ("id", "name", "created", "expires", "state"):
+        table.add_column(name)
+    for t in tokens:
+        table.add_row(str(t.id), t.name, f"{t.created_at:%Y-%m-%d}", f"{t.expires_at:%Y-%m-%d}",
+                      t.status())  # fmt: skip
+    console.print(table)
+
+
+@user_app.command("revoke")
+def user_revoke(token_id: int, database: DatabaseOption = None) -> None:
+    """Revoke an API token at once."""
+    try:
+        security.revoke_token(_open(database), token_id)
+    except security.AccountError as exc:
+        raise _fail(exc) from exc
+    console.print(f"token {token_id} revoked")
+
+
+@desk_app.command("add")
+def desk_add(
+    code: Annotated[str, typer.Argument(help="Short code, e.g. NL-RTM-TC.")],
+    name: Annotated[str, typer.Option(help="Full name.")],
+    agency: Annotated[str, typer.Option(help="The agency the desk belongs to.")],
+    place: Annotated[str | None, typer.Option(help="UN/LOCODE of the desk's place.")] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Create a functional desk (an addressee, e.g. a port's targeting centre)."""
+    db = _open(database)
+    db.upgrade()
+    try:
+        desk = security.add_desk(db, code, name, agency, place)
+    except security.AccountError as exc:
+        raise _fail(exc) from exc
+    console.print(f"desk {desk.code}: {desk.name} ({desk.agency})")
+
+
+@desk_app.command("member")
+def desk_member(
+    desk: str,
+    username: str,
+    remove: Annotated[bool, typer.Option("--remove", help="Take the user off the desk.")] = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Add a user of the desk's agency to a desk (or take them off with --remove)."""
+    db = _open(database)
+    change = security.remove_desk_member if remove else security.add_desk_member
+    try:
+        found = change(db, desk, username)
+    except security.AccountError as exc:
+        raise _fail(exc) from exc
+    console.print(f"desk {found.code}: {', '.join(found.members) or 'no members'}")
+
+
+@desk_app.command("list")
+def desk_list(database: DatabaseOption = None) -> None:
+    """Desks with their agency, place and members."""
+    db = _open(database)
+    db.upgrade()
+    table = Table(title="Desks")
+    for name in ("code", "name", "agency", "place", "members"):
+        table.add_column(name)
+    for d in security.list_desks(db):
+        table.add_row(d.code, d.name, d.agency, d.place or "", ", ".join(d.members))
+    console.print(table)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    head: Annotated[
+        Path | None, typer.Option(help="A head exported earlier: also detects a cut-off tail.")
+    ] = None,
+    key: KeyOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Walk the audit chain and check its signed heads; name every broken entry (exit 1)."""
+    db = _open(database)
+    db.upgrade()
+    try:
+        public_key = security.load_node_key(key).public_key if key else None
+        report = audit.verify(db, audit.load_head(head) if head else None, public_key)
+    except (ConfigError, audit.AuditError) as exc:
+        raise _fail(exc) from exc
+    for problem in report.problems[:50]:
+        console.print(f"[red]{problem}[/red]", highlight=False)
+    if len(report.problems) > 50:
+        console.print(f"... and {len(report.problems) - 50} more problems")
+    console.print(
+        f"{report.entries:,} entries, head {report.head_seq} {report.head_hash[:16]}…, "
+        f"{report.heads_checked} signed heads checked"
+        + ("" if public_key else " (against their own keys: give --key to pin the node's)")
+    )
+    if not report.ok:
+        console.print(f"[red]audit chain broken: {len(report.problems)} problems[/red]")
+        raise typer.Exit(1)
+    console.print("audit chain intact")
+
+
+@audit_app.command("head")
+def audit_head(
+    out: Annotated[Path, typer.Option(help="Where to write the signed head (JSON).")],
+    key: KeyOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Sign the chain's head with the node key, keep it, and export it to anchor elsewhere."""
+    db = _open(database)
+    db.upgrade()
+    try:
+        signed = audit.export_head(db, security.load_node_key(key), out)
+    except ConfigError as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"head {signed.sequence} {signed.hash[:16]}… signed by {fingerprint(signed.public_key)}"
+        f" -> {out}"
+    )
+
+
+@audit_app.command("keygen")
+def audit_keygen(path: Annotated[Path, typer.Argument(help="Where to write the key.")]) -> None:
+    """Create the node's Ed25519 key file (mode 600); an existing file is never replaced."""
+    try:
+        key = security.generate_node_key(path)
+    except ConfigError as exc:
+        raise _fail(exc) from exc
+    console.print(
+        f"node key {fingerprint(key.public_key)} written to {path}; set {NODE_KEY_SETTING}={path}"
+    )
+
+
+@audit_app.command("log")
+def audit_log_command(
+    after: Annotated[int, typer.Option(help="Entries after this sequence number.")] = 0,
+    limit: Annotated[int, typer.Option(min=1, help="How many entries.")] = 50,
+    user: Annotated[str | None, typer.Option(help="Only this user's entries.")] = None,
+    purpose: Annotated[str, typer.Option(help="Why you read the log (it is audited).")] = (
+        "audit review"
+    ),
+    database: DatabaseOption = None,
+) -> None:
+    """Audit entries, oldest first; reading them is itself audited."""
+    db = _open(database)
+    db.upgrade()
+    found = audit.entries(db, after=after, limit=limit, username=user)
+    audit.record(db, _cli_actor(), audit.Action.READ, purpose, "audit_log", after,
+                 {"entries": [e.seq for e in found]})  # fmt: skip
+    table = Table(title="Audit log")
+    for name in ("seq", "time", "user", "agency", "action", "purpose", "object", "details"):
+        table.add_column(name)
+    for e in found:
+        table.add_row(str(e.seq), f"{e.at:%Y-%m-%d %H:%M:%S}", e.username, e.agency or "",
+                      e.action, e.purpose, f"{e.object_kind} {e.object_id}",
+                      json.dumps(e.details)[:60])  # fmt: skip
+    console.print(table)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,21 @@ def database_url(value: str | None = None) -> URL:
     return url
 
 
+NODE_KEY_SETTING = "REDLANE_NODE_KEY_FILE"
+
+
+def node_key_path(value: str | None = None) -> str:
+    """Where the node's Ed25519 signing key is (default: REDLANE_NODE_KEY_FILE). There is no
+    default key: whatever signs the audit chain's head does not start without one."""
+    raw = (value if value is not None else os.environ.get(NODE_KEY_SETTING, "")).strip()
+    if not raw:
+        raise ConfigError(
+            f"{NODE_KEY_SETTING} is not set; it names the node's Ed25519 key file that signs "
+            "the audit chain's head (create one with `redlane audit keygen PATH`)"
+        )
+    return raw
+
+
 MIN_TOKEN_LENGTH = 24
 
 

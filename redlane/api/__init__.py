@@ -1,16 +1,21 @@
 """The HTTP API (FastAPI; OpenAPI at /docs): a thin layer over the library, a router per
-capability. Every route needs the bearer token of `REDLANE_API_TOKEN`; per-user accounts,
-roles and the audit of personal-data reads come with the exchange's security layer.
+capability. Every route needs a bearer token: the node's `REDLANE_API_TOKEN` (a service
+acting for the node) or a user's API token (`redlane user token`), whose roles then decide
+what the user may do. Reads of personal data are audited with who asked and why (the
+`X-Redlane-Purpose` header).
 """
 
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from redlane.config import api_token
+from redlane.security.accounts import Actor, Capability, Forbidden, Service, require
+from redlane.security.auth import TOKEN_PREFIX, AuthenticationError, authenticate_token
 from redlane.store.database import Database
 
 _bearer = HTTPBearer(auto_error=False)
@@ -21,12 +26,20 @@ def _authorised(
 ) -> None:
     expected: str = request.app.state.token
     given = credentials.credentials if credentials else ""
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "a valid bearer token is needed",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    if hmac.compare_digest(given.encode(), expected.encode()):
+        request.state.actor = Service("api")
+        return
+    if given.startswith(TOKEN_PREFIX):
+        try:
+            request.state.actor = authenticate_token(request.app.state.db, given)
+            return
+        except AuthenticationError:
+            pass
+    raise HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        "a valid bearer token is needed",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 def create_app(db: Database, token: str | None = None) -> FastAPI:
@@ -47,3 +60,21 @@ def create_app(db: Database, token: str | None = None) -> FastAPI:
 def database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
+
+
+def actor(request: Request) -> Actor:
+    """Who is asking: the user of the token, or the node's service."""
+    who: Actor = request.state.actor
+    return who
+
+
+def allowed(capability: Capability) -> Callable[[Request], None]:
+    """A route dependency: 403 unless the token's user holds `capability`."""
+
+    def check(request: Request) -> None:
+        try:
+            require(actor(request), capability)
+        except Forbidden as exc:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+
+    return check

@@ -316,3 +316,124 @@ RECORD_TABLES: dict[str, Table] = {
     "control_result": control_results,
     "container_event": container_events,
 }
+
+# --- security: who, and the audit log ----------------------------------------------------
+
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(32), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", Text, nullable=False),
+    Column("agency_id", Integer, ForeignKey("agencies.id"), nullable=False),
+    # argon2id, in its PHC string form (parameters and salt included)
+    Column("password_hash", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("password_changed_at", DateTime(timezone=True), nullable=False),
+)
+
+user_roles = Table(
+    "user_roles",
+    metadata,
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("role", String(32), primary_key=True),
+)
+
+desks = Table(
+    "desks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(64), nullable=False, unique=True),
+    Column("name", Text, nullable=False),
+    Column("agency_id", Integer, ForeignKey("agencies.id"), nullable=False),
+    Column("place", String(5)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+desk_members = Table(
+    "desk_members",
+    metadata,
+    Column("desk_id", Integer, ForeignKey("desks.id"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("name", Text, nullable=False),
+    # SHA-256 of the token: the token itself is shown once and never stored
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("source", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("success", Boolean, nullable=False),
+    Index(None, "username", "at"),
+    Index(None, "source", "at"),
+)
+
+#: Append-only and hash-chained: `hash` is SHA-256 over the canonical serialisation of the
+#: entry's fields and `prev_hash`; the sequence number is assigned under a write lock.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("username", Text, nullable=False),
+    Column("agency", Text),
+    Column("action", String(32), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("object_kind", String(32), nullable=False),
+    Column("object_id", Text, nullable=False),
+    Column("details", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index(None, "object_kind", "object_id"),
+    Index(None, "username", "at"),
+)
+
+#: Chain heads signed with the node's Ed25519 key, kept beside the chain (and exported).
+audit_heads = Table(
+    "audit_heads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("signed_at", DateTime(timezone=True), nullable=False),
+    Column("public_key", Text, nullable=False),
+    Column("signature", Text, nullable=False),
+)

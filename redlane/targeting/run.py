@@ -15,6 +15,8 @@ from pydantic import Field, ValidationError
 from sqlalchemy import insert, select
 
 from redlane.model.base import RedlaneModel
+from redlane.security import audit
+from redlane.security.accounts import Actor, Capability, require
 from redlane.store.database import Database
 from redlane.store.schema import selections, targeting_runs
 from redlane.targeting.catalogue import TargetKind
@@ -167,4 +169,24 @@ def worklist(db: Database, run_id: int | None = None, limit: int = 20) -> list[d
         rows = [dict(r._mapping) for r in conn.execute(query)]
     for row in rows:
         row["reasons"] = json.loads(row["reasons"])
+    return rows
+
+
+#: The purpose the audit log records for a worklist read when the reader gives none.
+WORKLIST_PURPOSE = "control selection (worklist)"
+
+
+def audited_worklist(
+    db: Database,
+    actor: Actor,
+    purpose: str = WORKLIST_PURPOSE,
+    run_id: int | None = None,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
+    """`worklist` for someone: needs the read_worklist capability, and the read is audited
+    (who, why, which selections), since selections name travellers and traders."""
+    require(actor, Capability.READ_WORKLIST)
+    rows = worklist(db, run_id, limit)
+    details = {"run_id": run_id, "limit": limit, "selections": [row["id"] for row in rows]}
+    audit.record(db, actor, audit.Action.READ, purpose, "worklist", run_id or "all", details)
     return rows
