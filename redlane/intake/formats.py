@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from redlane.intake.ais import ais_records, read_ais, recognise_ais
 from redlane.intake.canonical import CANONICAL_FORMATS, FormatError, Problem, RawRecord
 from redlane.intake.containers import read_container_events
 from redlane.intake.cuscar import MappingError, read_cuscar
@@ -90,6 +91,15 @@ MESSAGE_FORMATS: dict[str, MessageFormat] = {
         _edifact("cuscar", "UN/EDIFACT CUSCAR customs cargo report", (b"TDT+", b"CNI+")),
         _edifact("baplie", "UN/EDIFACT BAPLIE bay plan (SMDG 2.x)", (b"EQD+",)),
         _edifact("coarri", "UN/EDIFACT COARRI terminal report", (b"EQD+",)),
+        MessageFormat(
+            name="ais",
+            title="AIS NMEA 0183 (!AIVDM/!AIVDO, tag blocks, Gatehouse) as vessel events",
+            extensions=(".nmea", ".ais"),
+            record_marks=(b"!AIVDM", b"!AIVDO", b"\\"),
+            recognise=recognise_ais,
+            read=read_ais,
+            records=ais_records,
+        ),
     )
 }
 FORMATS: tuple[str, ...] = (*CANONICAL_FORMATS, *MESSAGE_FORMATS)
