@@ -10,7 +10,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import mutated_messages, read_every_message
+from conftest import (
+    at,
+    make_consignment,
+    make_movement,
+    make_truck,
+    make_vessel_event,
+    mutated_messages,
+    read_every_message,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,12 +32,13 @@ from redlane.intake.ais import (
     write_ais,
 )
 from redlane.intake.formats import detect_format
-from redlane.intake.pipeline import ingest
+from redlane.intake.pipeline import ingest, store_models
 from redlane.model import VesselEvent
 from redlane.reference import places
 from redlane.store.database import Database
 from redlane.store.records import load_records
 from redlane.store.repository import quarantined
+from redlane.targeting import Window, features_for, starter_profiles
 
 DATA = Path(__file__).parent / "data" / "ais"
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -262,6 +271,43 @@ def test_round_trip_events_to_nmea_and_back(hours: int, start: int, stay: int, m
     assert ("encounter", str(SHIP), back, met) in found
     assert ("encounter", str(YACHT), back, met) in found
     assert len(found) == 6  # and the loitering of both
+
+
+def test_targeting_reads_the_events_of_the_conveyance_before_arrival(db: Database) -> None:
+    """The conftest voyage ECGYE -> PAMIT -> NLRTM arrives on the 28th; its vessel's events
+    are matched by MMSI or by IMO, and only those of the 30 days before arrival count."""
+    events = [
+        make_vessel_event(start=at(20, 6), end=at(21, 8), hours=26.0),
+        make_vessel_event(mmsi="999999999", start=at(22), end=at(23, 6), hours=30.0),  # by IMO
+        make_vessel_event(start=at(1) - timedelta(days=15), end=at(1) - timedelta(days=5),
+                          hours=240.0),  # ends before the 30 days
+        make_vessel_event("encounter", other_mmsi="232004567", start=at(21), end=at(21, 3),
+                          hours=3.0),
+        make_vessel_event("loitering", start=at(21), end=at(21, 3), hours=3.0),
+        make_vessel_event("loitering", start=at(24), end=at(24, 2), hours=2.5),
+        # Balboa is 10 km and more from Manzanillo (PAMIT): undeclared; Manzanillo itself and
+        # Rotterdam are declared
+        make_vessel_event("port_call", place="PABLB", start=at(15), end=at(16), hours=24.0),
+        make_vessel_event("port_call", place="PAMIT", start=at(14), end=at(15), hours=24.0),
+        make_vessel_event("port_call", place="NLRTM", start=at(28), end=at(28, 5), hours=5.0),
+    ]  # fmt: skip
+    store_models(db, "vessel_event", events)
+    store_models(db, "movement", [make_movement(), make_truck()])
+    store_models(db, "consignment", [make_consignment(1, arrival_date=at(28).date())])
+    facts = ("ais_gap_hours", "ais_encounter_count", "ais_loitering_hours",
+             "ais_undeclared_port_calls")  # fmt: skip
+    window = Window(at(1).date(), at(30).date())
+    movements = {r["target_ref"]: r for r in features_for(db, "movement", window).to_pylist()}
+    assert [movements["SEA-1"][f] for f in facts] == [30.0, 1, 5.5, 1]
+    assert [movements["ROAD-1"][f] for f in facts] == [None, None, None, None]
+    (consignment,) = features_for(db, "consignment", window).to_pylist()
+    assert [consignment[f] for f in facts] == [30.0, 1, 5.5, 1]
+
+
+def test_starter_profiles_use_the_ais_facts() -> None:
+    criteria = {p.id: p.criteria for p in starter_profiles()}
+    assert "ais_encounter_count" in criteria["YACHT-05"]
+    assert "ais_undeclared_port_calls" in criteria["SEA-14"]
 
 
 _TEXTS = [write_ais(_track()[:12]), (DATA / "pyais_mixed.txt").read_text()]

@@ -421,7 +421,7 @@ def port_cells() -> pa.Table:
         con.close()
 
 
-def _km(a: str, b: str) -> str:
+def km_sql(a: str, b: str) -> str:
     """Great-circle distance in km between the (lat, lon) of two aliases."""
     return (
         f"2 * 6371.0088 * asin(least(1.0, sqrt(pow(sin(radians({b}.lat - {a}.lat) / 2), 2) "
@@ -445,7 +445,7 @@ def _event_sql() -> list[str]:
         f"""CREATE TEMP TABLE near AS
         SELECT mmsi, t, min(km) AS port_km, first(locode ORDER BY km, locode) AS port
         FROM (
-            SELECT k.mmsi, k.t, c.locode, {_km("k", "c")} AS km
+            SELECT k.mmsi, k.t, c.locode, {km_sql("k", "c")} AS km
             FROM track k JOIN cells c
                 ON c.cy = CAST(floor(k.lat) AS BIGINT) AND c.cx = {_CELL.format("k.lon")}
             WHERE k.speed < {SLOW_KNOTS}
@@ -510,7 +510,7 @@ def _event_sql() -> list[str]:
             CROSS JOIN (VALUES (-1), (0), (1)) AS xs(dx)
             JOIN placed b ON b.slot = a.slot AND b.cy = a.cy + ys.dy AND b.cx = a.cx + xs.dx
                 AND b.mmsi > a.mmsi
-            WHERE {_km("a", "b")} <= {ENCOUNTER_DISTANCE_KM}
+            WHERE {km_sql("a", "b")} <= {ENCOUNTER_DISTANCE_KM}
         ),
         runs AS (
             SELECT *, sum(CASE WHEN slot - prev_slot
