@@ -6,9 +6,10 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
 from conftest import (
     at,
@@ -22,6 +23,8 @@ from conftest import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from redlane.demo import TRUTH_DIR, Rates, Volumes, generate
+from redlane.demo.ais_messages import UNDECLARED_PORTS, planned_events, write_ais_files
 from redlane.intake.ais import (
     AisError,
     AisEvent,
@@ -302,6 +305,48 @@ def test_targeting_reads_the_events_of_the_conveyance_before_arrival(db: Databas
     assert [movements["ROAD-1"][f] for f in facts] == [None, None, None, None]
     (consignment,) = features_for(db, "consignment", window).to_pylist()
     assert [consignment[f] for f in facts] == [30.0, 1, 5.5, 1]
+
+
+@pytest.fixture(scope="module")
+def demo_day(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    generate(
+        out, scale=0.05, formats=("parquet",), kinds=("consignment", "movement"),
+        rates=Rates(yacht_recent_purchase=0.5, yacht_long_owned_crew2=0.5, sea_cover_load=0.05),
+        volumes=Volumes(yacht_arrivals=160),
+    )  # fmt: skip
+    return out
+
+
+def test_the_demo_tracks_give_back_the_events_they_were_built_from(
+    demo_day: Path, sqlite_db: Database
+) -> None:
+    (path,) = write_ais_files(demo_day)
+    assert path.name == "ais-2026-11-02.nmea"
+    planned = planned_events(demo_day)
+    assert {e.kind for e in planned} == {"port_call", "ais_gap", "loitering", "encounter"}
+    (summary,) = ingest(sqlite_db, path).files
+    assert (summary.stored, summary.quarantined) == (len(planned), 0)
+
+    def facts(e: VesselEvent) -> tuple[object, ...]:
+        return (e.kind, e.mmsi, e.start, e.end, e.hours, e.place, e.other_mmsi)
+
+    stored = load_records(sqlite_db, "vessel_event")
+    assert sorted(map(facts, stored)) == sorted(map(facts, planned))  # type: ignore[arg-type]
+    # the undeclared calls of the cover-load vessels are not on their itineraries
+    undeclared = [e for e in planned if e.place in UNDECLARED_PORTS]
+    assert undeclared
+    # targeting sees the planted yachts' gap and mothership, and the vessels' extra call
+    ingest(sqlite_db, demo_day)
+    window = Window(date(2026, 11, 2), date(2026, 11, 3))
+    movements = features_for(sqlite_db, "movement", window).to_pylist()
+    truth = pq.read_table(demo_day / TRUTH_DIR / "truth.parquet").to_pylist()
+    planted = {r["target_ref"] for r in truth if r["pattern"] == "yacht_recent_purchase"}
+    assert planted
+    for row in movements:
+        if row["target_ref"] in planted:
+            assert row["ais_gap_hours"] >= 12 and row["ais_encounter_count"] == 1, row
+    assert any(r["ais_undeclared_port_calls"] for r in movements)
 
 
 def test_starter_profiles_use_the_ais_facts() -> None:
