@@ -14,6 +14,12 @@ processes (so that each peak memory is its own):
 
 It prints messages, segments and records per second for both, the ratio (ours over bare;
 target at least 0.5) and each stage's peak memory (target under 500 MB for a 1 GB file).
+
+AIS (`--ais-days`, default 2; 0 skips it): the demo's vessel and yacht movements of those days
+as AIS tracks (NMEA with tag-block times, one file), then in separate processes pyais' bare
+decode (`FileReaderStream`, every message decoded, nothing kept) and redlane's whole path
+(read, check checksums and times, decode with pyais, spill positions to DuckDB, find the
+events, validate, hash, store), with messages per second and the ratio.
 """
 
 from __future__ import annotations
@@ -85,10 +91,73 @@ def stage_ours(path: Path, database: Path) -> dict[str, Any]:
     }
 
 
+def stage_generate_ais(out: Path, days: int) -> dict[str, Any]:
+    from redlane.demo import generate
+    from redlane.demo.ais_messages import write_ais_files
+
+    started = time.perf_counter()
+    generate(out, days=days, kinds=("movement",), formats=("parquet",), seed=3)
+    joined = out / "ais.nmea"
+    with joined.open("wb") as target:
+        for part in write_ais_files(out):
+            target.write(part.read_bytes())
+    return {"seconds": time.perf_counter() - started, "bytes": joined.stat().st_size}
+
+
+def stage_bare_ais(path: Path) -> dict[str, Any]:
+    """pyais alone: every message of the file (multi-part ones assembled) decoded."""
+    from pyais.stream import FileReaderStream
+
+    started = time.perf_counter()
+    messages = 0
+    for sentence in FileReaderStream(str(path)):
+        sentence.decode()
+        messages += 1
+    return {"seconds": time.perf_counter() - started, "messages": messages, "peak_mb": peak_mb()}
+
+
+def ais_line(console: Any, out: Path, days: int) -> None:
+    from rich.table import Table
+
+    traffic = out / f"ais-{days}d"
+    file = traffic / "ais.nmea"
+    if not file.exists():
+        with console.status(f"generating {days} days of vessel and yacht tracks as AIS"):
+            made = run_stage(__file__, "generate-ais", str(traffic), str(days))
+        console.print(f"wrote {made['bytes'] / 1e6:,.0f} MB of AIS in {made['seconds']:.0f} s")
+    size_mb = file.stat().st_size / 1e6
+    with console.status("pyais: bare decode"):
+        bare = run_stage(__file__, "bare-ais", str(file))
+    database = out / "intake-ais.db"
+    remove_sqlite(database)
+    with console.status("redlane: read, decode, find events, store"):
+        ours = run_stage(__file__, "ours", str(file), str(database))
+    table = Table(title=f"AIS, {size_mb:,.0f} MB: {bare['messages']:,} messages")
+    for name in ("path", "seconds", "messages/s", "MB/s", "peak MB"):
+        table.add_column(name, justify="left" if name == "path" else "right")
+    for label, r in (("pyais decode (bare)", bare), ("redlane ingest (whole path)", ours)):
+        s = r["seconds"]
+        table.add_row(
+            label, f"{s:.2f}", f"{bare['messages'] / s:,.0f}", f"{size_mb / s:.2f}",
+            f"{r['peak_mb']:,.0f}",
+        )  # fmt: skip
+    console.print(table)
+    ratio = bare["seconds"] / ours["seconds"]
+    console.print(
+        f"vessel events: {ours['stored']:,} stored, {ours['quarantined']:,} lines quarantined"
+    )
+    met = "met" if ratio >= TARGET_RATIO else "NOT met"
+    console.print(f"whole path at least {TARGET_RATIO} of pyais' bare decode: {met} ({ratio:.2f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--days", type=int, default=3, help="days of sea traffic (12 MB each)")
     parser.add_argument("--out", type=Path, default=Path("bench/out"))
+    parser.add_argument(
+        "--ais-days", type=int, default=2, help="days of AIS tracks (0: no AIS line)"
+    )
+    parser.add_argument("--no-cuscar", action="store_true", help="the AIS line only")
     parser.add_argument("--stage", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -96,8 +165,12 @@ def main() -> None:
         name, *rest = args.stage
         if name == "generate":
             result = stage_generate(Path(rest[0]), int(rest[1]))
+        elif name == "generate-ais":
+            result = stage_generate_ais(Path(rest[0]), int(rest[1]))
         elif name == "bare":
             result = stage_bare(Path(rest[0]))
+        elif name == "bare-ais":
+            result = stage_bare_ais(Path(rest[0]))
         else:
             result = stage_ours(Path(rest[0]), Path(rest[1]))
         print(json.dumps(result))
@@ -107,6 +180,10 @@ def main() -> None:
     from rich.table import Table
 
     console = Console(width=max(Console().width, 110))
+    if args.ais_days:
+        ais_line(console, args.out, args.ais_days)
+    if args.no_cuscar:
+        return
     traffic = args.out / f"cuscar-{args.days}d"
     file = traffic / "cuscar.edi"
     if not file.exists():

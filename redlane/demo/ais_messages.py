@@ -240,15 +240,16 @@ def _movements(traffic: Path) -> Iterator[tuple[date, dict[str, Any], set[str]]]
     try:
         patterns: dict[str, set[str]] = {}
         if truth.exists():
-            consignments = canonical_source(traffic, "consignments")
-            rows = con.sql(
-                f"""SELECT t.target_ref, t.pattern FROM read_parquet('{truth}') t
-                WHERE t.target_kind = 'movement'
+            sql = f"""SELECT t.target_ref, t.pattern FROM read_parquet('{truth}') t
+                WHERE t.target_kind = 'movement'"""
+            if any((traffic / f"consignments.{e}").exists() for e in ("parquet", "jsonl")):
+                sql += f"""
                 UNION ALL
                 SELECT DISTINCT c.movement_ref, t.pattern FROM read_parquet('{truth}') t
-                JOIN {consignments} c ON c.document.number = t.target_ref
+                JOIN {canonical_source(traffic, "consignments")} c
+                    ON c.document.number = t.target_ref
                 WHERE t.pattern = 'sea_cover_load' AND c.movement_ref IS NOT NULL"""
-            ).fetchall()
+            rows = con.sql(sql).fetchall()
             for ref, pattern in rows:
                 patterns.setdefault(ref, set()).add(pattern)
         table = con.sql(
