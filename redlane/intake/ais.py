@@ -470,10 +470,14 @@ def port_cells() -> pa.Table:
 
 def km_sql(a: str, b: str) -> str:
     """Great-circle distance in km between the (lat, lon) of two aliases."""
+    return _km_between(f"{a}.lat", f"{a}.lon", f"{b}.lat", f"{b}.lon")
+
+
+def _km_between(lat1: str, lon1: str, lat2: str, lon2: str) -> str:
     return (
-        f"2 * 6371.0088 * asin(least(1.0, sqrt(pow(sin(radians({b}.lat - {a}.lat) / 2), 2) "
-        f"+ cos(radians({a}.lat)) * cos(radians({b}.lat)) "
-        f"* pow(sin(radians({b}.lon - {a}.lon) / 2), 2))))"
+        f"2 * 6371.0088 * asin(least(1.0, sqrt(pow(sin(radians({lat2} - {lat1}) / 2), 2) "
+        f"+ cos(radians({lat1})) * cos(radians({lat2})) "
+        f"* pow(sin(radians({lon2} - {lon1}) / 2), 2))))"
     )
 
 
@@ -490,12 +494,19 @@ def _event_sql() -> list[str]:
             arg_min(speed, line) AS speed, min(line) AS line
         FROM positions GROUP BY mmsi, t""",
         f"""CREATE TEMP TABLE near AS
-        SELECT mmsi, t, min(km) AS port_km, first(locode ORDER BY km, locode) AS port
+        SELECT mmsi, t, min(km) AS port_km, arg_min(locode, (km, locode)) AS port
         FROM (
-            SELECT k.mmsi, k.t, c.locode, {km_sql("k", "c")} AS km
-            FROM track k JOIN cells c
-                ON c.cy = CAST(floor(k.lat) AS BIGINT) AND c.cx = {_CELL.format("k.lon")}
-            WHERE k.speed < {SLOW_KNOTS}
+            SELECT mmsi, t, locode, {_km_between("lat", "lon", "plat", "plon")} AS km
+            FROM (
+                SELECT k.mmsi, k.t, k.lat, k.lon, c.locode, c.lat AS plat, c.lon AS plon
+                FROM track k JOIN cells c
+                    ON c.cy = CAST(floor(k.lat) AS BIGINT) AND c.cx = {_CELL.format("k.lon")}
+                WHERE k.speed < {SLOW_KNOTS}
+                    -- a box around the position first: most ports of the cell lie outside it
+                    AND abs(c.lat - k.lat) <= {LOITERING_PORT_DISTANCE_KM / 110.5}
+                    AND abs(c.lon - k.lon) * greatest(cos(radians(k.lat)), 0.05)
+                        <= {LOITERING_PORT_DISTANCE_KM / 110.5}
+            )
         ) WHERE km <= {LOITERING_PORT_DISTANCE_KM}
         GROUP BY mmsi, t""",
         f"""CREATE TEMP TABLE states AS
