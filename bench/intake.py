@@ -43,10 +43,12 @@ FORMATS = {
     "paxlst": ("paxlst", ".edi", "pydifact"),
     "pnrgov": ("pnrgov", ".edi", "pydifact"),
     "cargoimp": ("cargoimp", ".cimp", "cargoimp"),
+    "ais": ("ais", ".nmea", "pyais"),
     "truck_crossings": ("truck_crossings/truck-crossings", ".csv", "csv"),
 }
 _BARE_NAMES = {
     "pydifact": "pydifact parse",
+    "pyais": "pyais decode",
     "cargoimp": "own line split*",
     "csv": "csv.reader",
 }
@@ -77,6 +79,13 @@ def stage_bare(path: Path, reader: str) -> dict[str, Any]:
     """The format's bare tokenizer over the whole file, doing nothing with what it reads."""
     started = time.perf_counter()
     messages = units = 0
+    if reader == "pyais":
+        from pyais.stream import FileReaderStream
+
+        for sentence in FileReaderStream(str(path)):  # multi-part messages assembled
+            sentence.decode()
+            messages += 1
+        units = messages
     with path.open(encoding="utf-8", newline="") as handle:
         if reader == "pydifact":
             from pydifact.parser import Parser
@@ -96,7 +105,7 @@ def stage_bare(path: Path, reader: str) -> dict[str, Any]:
                     for _, text in message.lines:
                         text.split("/")
                         units += 1
-        else:
+        elif reader == "csv":
             import csv
 
             for _row in csv.reader(handle):

@@ -204,6 +204,18 @@ def make_container_event(number: str = "CSQU3054383") -> Any:
     )  # fmt: skip
 
 
+def make_vessel_event(kind: str = "ais_gap", mmsi: str = "352001234", **changes: Any) -> Any:
+    """An AIS gap of the conftest vessel mid-Atlantic (or another kind, with `changes`)."""
+    from redlane.model import VesselEvent
+
+    fields: dict[str, Any] = {
+        "kind": kind, "mmsi": mmsi, "imo": "9319466", "name": "MSC EXAMPLE",
+        "start": at(20, 6), "end": at(21, 8), "hours": 26.0, "lat": 21.5, "lon": -40.25,
+    }  # fmt: skip
+    fields.update(changes)
+    return VesselEvent(**fields)
+
+
 def make_control_result(ref: str = "MEDU00000001") -> ControlResult:
     return ControlResult(
         target_ref=ref,

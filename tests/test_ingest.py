@@ -16,6 +16,7 @@ from conftest import (
     make_control_result,
     make_movement,
     make_traveller,
+    make_vessel_event,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -99,14 +100,14 @@ def test_a_second_ingest_of_the_same_file_adds_nothing(db: Database, tmp_path: P
 def test_every_record_kind_in_one_file(db: Database, tmp_path: Path) -> None:
     records = [
         make_consignment(1), make_movement(), make_traveller(1), make_control_result(),
-        make_container_event(),
+        make_container_event(), make_vessel_event(),
     ]  # fmt: skip
     path = tmp_path / "mixed.jsonl"
     path.write_text("\n".join(r.model_dump_json() for r in records) + "\n")
     (summary,) = ingest(db, path).files
     assert summary.by_kind == {
         "consignment": 1, "movement": 1, "traveller": 1, "control_result": 1,
-        "container_event": 1,
+        "container_event": 1, "vessel_event": 1,
     }  # fmt: skip
     assert count_rows(db, [t.name for t in RECORD_TABLES.values()]) == dict.fromkeys(
         [t.name for t in RECORD_TABLES.values()], 1

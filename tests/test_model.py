@@ -12,6 +12,7 @@ from conftest import (
     make_control_result,
     make_movement,
     make_traveller,
+    make_vessel_event,
 )
 from pydantic import ValidationError
 
@@ -79,6 +80,7 @@ def test_arrow_schema_follows_the_model(kind: str) -> None:
         "traveller": make_traveller(),
         "control_result": make_control_result(),
         "container_event": make_container_event(),
+        "vessel_event": make_vessel_event(),
     }[kind]
     table = to_arrow(kind, [sample])
     assert table.schema.equals(schema)

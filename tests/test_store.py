@@ -9,12 +9,14 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from conftest import (
+    at,
     make_consignment,
     make_container_event,
     make_control_result,
     make_movement,
     make_traveller,
     make_truck,
+    make_vessel_event,
 )
 from pydantic import BaseModel
 from sqlalchemy import select
@@ -55,6 +57,11 @@ RECORDS: dict[str, list[BaseModel]] = {
     "traveller": [make_traveller(1), make_traveller(2, booking=None, sex=None)],
     "control_result": [make_control_result()],
     "container_event": [make_container_event(), make_container_event("MSKU1234565")],
+    "vessel_event": [
+        make_vessel_event(),
+        make_vessel_event("port_call", place="PAMIT", start=at(14), end=at(15), hours=24.0),
+        make_vessel_event("encounter", other_mmsi="232004567", imo=None, name=None),
+    ],
 }
 
 

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from redlane.demo import air, common, lanes, movements, passengers, road, sea, yachts
 from redlane.demo.formats import ALL_SECTOR_FORMATS, SECTOR_FORMATS
-from redlane.demo.patterns import PATTERNS, Rates, Truth
+from redlane.demo.patterns import PATTERNS, TRUTH_DIR, Rates, Truth
 from redlane.demo.pools import LOCALES, Names, build_companies, build_names, build_persons
 from redlane.demo.rng import ALIGN, RecordRng
 from redlane.demo.writer import KindWriter
@@ -31,7 +31,6 @@ from redlane.model.arrow import arrow_schema
 
 __all__ = ["KINDS", "PATTERNS", "TRUTH_DIR", "GenerationSummary", "Rates", "Volumes", "generate"]
 
-TRUTH_DIR = "ground_truth"
 """Sub-directory of the output that holds the ground truth (`truth.jsonl`, `truth.parquet`)."""
 
 KINDS = ("consignment", "traveller", "movement")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from sqlalchemy import select
 
-from redlane.demo import TRUTH_DIR
+from redlane.demo.patterns import TRUTH_DIR
 from redlane.store.database import Database
 from redlane.store.schema import selections
 from redlane.targeting.catalogue import TARGET_KINDS

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from redlane.demo.ais_messages import write_ais_files
 from redlane.demo.baplie_messages import write_baplie_files
 from redlane.demo.cargoimp_messages import write_cargoimp_files
 from redlane.demo.iftm_messages import write_iftmcs_files
@@ -31,6 +32,7 @@ class SectorWriter:
 
 SECTOR_FORMATS: dict[str, SectorWriter] = {
     "cuscar": SectorWriter(frozenset({"consignment", "movement"}), write_cuscar_files),
+    "ais": SectorWriter(frozenset({"movement"}), write_ais_files),
     "baplie": SectorWriter(frozenset({"consignment", "movement"}), write_baplie_files),
     # the sea bills again, one message each: on request only, CUSCAR carries them already
     "iftmcs": SectorWriter(frozenset({"consignment", "movement"}), write_iftmcs_files, False),

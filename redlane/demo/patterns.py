@@ -142,6 +142,10 @@ DRUG_BY_PATTERN: dict[str, tuple[str, float, float, tuple[str, ...]]] = {
 }
 
 
+#: The folder of the ground truth inside a generated traffic directory (never ingested with it).
+TRUTH_DIR = "ground_truth"
+
+
 class Truth:
     """Collects ground-truth rows; the traffic files never carry them.
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from redlane.intake import cargoimp
+from redlane.intake.ais import ais_records, read_ais, recognise_ais
 from redlane.intake.canonical import CANONICAL_FORMATS, FormatError, Problem, RawRecord
 from redlane.intake.containers import read_container_events
 from redlane.intake.cuscar import read_cuscar
@@ -151,6 +152,15 @@ MESSAGE_FORMATS: dict[str, MessageFormat] = {
             recognise=cargoimp.recognise,
             read=cargoimp.read_stream,
             records=cargoimp.records,
+        ),
+        MessageFormat(
+            name="ais",
+            title="AIS NMEA 0183 (!AIVDM/!AIVDO, tag blocks, Gatehouse) as vessel events",
+            extensions=(".nmea", ".ais"),
+            record_marks=(b"!AIVDM", b"!AIVDO", b"\\"),
+            recognise=recognise_ais,
+            read=read_ais,
+            records=ais_records,
         ),
     )
 }

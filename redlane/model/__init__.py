@@ -26,16 +26,17 @@ from redlane.model.control import ControlResult, Drug, Outcome, Seizure
 from redlane.model.conveyance import Call, Conveyance, Movement, Plate
 from redlane.model.party import Address, Party, PartyRole, RoledParty
 from redlane.model.traveller import Booking, Leg, TravelDocument, Traveller
+from redlane.model.vessel import VesselEvent, VesselEventKind
 
 Record = Annotated[
-    Consignment | Traveller | Movement | ControlResult | ContainerEvent,
+    Consignment | Traveller | Movement | ControlResult | ContainerEvent | VesselEvent,
     Field(discriminator="record"),
 ]
 """Any canonical record; the `record` field says which."""
 
 RECORD_ADAPTER: TypeAdapter[Record] = TypeAdapter(Record)
 RECORD_KINDS: tuple[str, ...] = (
-    "consignment", "traveller", "movement", "control_result", "container_event",
+    "consignment", "traveller", "movement", "control_result", "container_event", "vessel_event",
 )  # fmt: skip
 
 __all__ = [
@@ -70,4 +71,6 @@ __all__ = [
     "TransportMode",
     "TravelDocument",
     "Traveller",
+    "VesselEvent",
+    "VesselEventKind",
 ]

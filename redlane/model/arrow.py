@@ -17,7 +17,14 @@ from typing import Any
 import pyarrow as pa
 from pydantic import AwareDatetime, BaseModel
 
-from redlane.model import Consignment, ContainerEvent, ControlResult, Movement, Traveller
+from redlane.model import (
+    Consignment,
+    ContainerEvent,
+    ControlResult,
+    Movement,
+    Traveller,
+    VesselEvent,
+)
 
 RECORD_MODELS: dict[str, type[BaseModel]] = {
     "consignment": Consignment,
@@ -25,6 +32,7 @@ RECORD_MODELS: dict[str, type[BaseModel]] = {
     "movement": Movement,
     "control_result": ControlResult,
     "container_event": ContainerEvent,
+    "vessel_event": VesselEvent,
 }
 
 

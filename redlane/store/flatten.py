@@ -174,6 +174,13 @@ def _table_sql(kind: str) -> dict[str, str]:
                     {_db_time('"at"')} AS "at", gross_mass_kg, operator
                 FROM b""",
         }
+    if kind == "vessel_event":
+        return {
+            "vessel_events": f"""
+                SELECT {_PROVENANCE}, kind, mmsi, imo, name, {_db_time('"start"')} AS "start",
+                    {_db_time('"end"')} AS "end", hours, place, lat, lon, other_mmsi
+                FROM b""",
+        }
     raise ValueError(f"unknown record kind {kind!r}")
 
 

@@ -162,6 +162,15 @@ def _container_event(row: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def _vessel_event(row: dict[str, Any]) -> dict[str, Any]:
+    names = ("kind", "mmsi", "imo", "name", "hours", "place", "lat", "lon", "other_mmsi")
+    data = {name: row.get(name) for name in names}
+    data.update(
+        record="vessel_event", start=_utc(row["start"]), end=_utc(row["end"]), source=_source(row)
+    )
+    return data
+
+
 def load_records(
     db: Database,
     kind: str,
@@ -185,7 +194,7 @@ def load_records(
     else:
         build = {
             "movement": _movement, "traveller": _traveller, "control_result": _control_result,
-            "container_event": _container_event,
+            "container_event": _container_event, "vessel_event": _vessel_event,
         }  # fmt: skip
         data = [build[kind](row) for row in rows]
     return [RECORD_ADAPTER.validate_python(item) for item in data]

@@ -258,6 +258,26 @@ container_events = Table(
     Index(None, "container"),
 )
 
+vessel_events = Table(
+    "vessel_events",
+    metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    *_provenance(),
+    Column("kind", String(16), nullable=False),
+    Column("mmsi", String(9), nullable=False),
+    Column("imo", String(7)),
+    Column("name", Text),
+    Column("start", DateTime(timezone=True), nullable=False),
+    Column("end", DateTime(timezone=True), nullable=False),
+    Column("hours", Float, nullable=False),
+    Column("place", String(5)),
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("other_mmsi", String(9)),
+    Index(None, "mmsi", "start"),
+    Index(None, "imo"),
+)
+
 risk_profiles = Table(
     "risk_profiles",
     metadata,
@@ -315,6 +335,7 @@ RECORD_TABLES: dict[str, Table] = {
     "movement": movements,
     "control_result": control_results,
     "container_event": container_events,
+    "vessel_event": vessel_events,
 }
 
 # --- security: who, and the audit log ----------------------------------------------------

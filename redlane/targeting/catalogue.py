@@ -118,6 +118,31 @@ CONSIGNMENT = _fields(
         "integer",
         "Days between the declaration and the arrival.",
     ),
+    (
+        "ais_gap_hours",
+        "number",
+        "Longest AIS gap (12 h or more without a position) of the vessel the goods travel on, "
+        "matched by MMSI or IMO, in the 30 days before arrival; 0 without one; null off sea "
+        "voyages.",
+    ),
+    (
+        "ais_encounter_count",
+        "integer",
+        "Encounters (another vessel within 500 m for 2 h or more, both below 2 kn, away from "
+        "ports) of the vessel the goods travel on in the 30 days before arrival.",
+    ),
+    (
+        "ais_loitering_hours",
+        "number",
+        "Hours the conveyance loitered (below 2 kn, 20 nm or more from any port) in the 30 "
+        "days before arrival.",
+    ),
+    (
+        "ais_undeclared_port_calls",
+        "integer",
+        "Port calls of the vessel the goods travel on in the 30 days before arrival at no port "
+        "of the declared itinerary (none within 10 km of one).",
+    ),
 )
 
 TRAVELLER = _fields(
@@ -197,6 +222,31 @@ MOVEMENT = _fields(
         "cargo_value_per_kg_ratio",
         "number",
         "Cargo value per kg over the stored median for its first HS subheading.",
+    ),
+    (
+        "ais_gap_hours",
+        "number",
+        "Longest AIS gap (12 h or more without a position) of the conveyance, matched by MMSI "
+        "or IMO, in the 30 days before arrival; 0 without one; null for aircraft, trucks and "
+        "trains.",
+    ),
+    (
+        "ais_encounter_count",
+        "integer",
+        "Encounters (another vessel within 500 m for 2 h or more, both below 2 kn, away from "
+        "ports) of the conveyance in the 30 days before arrival.",
+    ),
+    (
+        "ais_loitering_hours",
+        "number",
+        "Hours the conveyance loitered (below 2 kn, 20 nm or more from any port) in the 30 "
+        "days before arrival.",
+    ),
+    (
+        "ais_undeclared_port_calls",
+        "integer",
+        "Port calls of the conveyance in the 30 days before arrival at no port of the declared "
+        "itinerary (none within 10 km of one).",
     ),
 )
 

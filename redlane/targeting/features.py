@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 
 import duckdb
@@ -20,6 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import ColumnElement, Table, and_, func, select
 
+from redlane.intake.ais import PORT_RADIUS_KM, km_sql
+from redlane.reference import places
 from redlane.store.database import Database
 from redlane.store.repository import fetch_arrow, fetch_arrow_in
 from redlane.store.schema import (
@@ -28,11 +31,14 @@ from redlane.store.schema import (
     movements,
     parties,
     travellers,
+    vessel_events,
 )
 from redlane.targeting.catalogue import CATALOGUE, TargetKind
 
 #: History a fact looks back over (operators, plates, value norms).
 LOOKBACK_DAYS = 90
+#: Days before arrival whose vessel events (AIS) count for the arrival.
+AIS_WINDOW_DAYS = 30
 
 #: Columns every feature table starts with, before the catalogue fields.
 KEY_COLUMNS = ("target_kind", "target_id", "target_ref")
@@ -145,6 +151,34 @@ def _value_norms(db: Database, first: date, last: date) -> pa.Table:
     return fetch_arrow(db, query)
 
 
+@cache
+def _place_coordinates() -> pa.Table:
+    known = places().values()
+    return pa.table(
+        {
+            "locode": [p.locode for p in known],
+            "lat": pa.array([p.lat for p in known], pa.float64()),
+            "lon": pa.array([p.lon for p in known], pa.float64()),
+        }
+    )
+
+
+def _vessel_events(db: Database, mmsis: Sequence[Any], imos: Sequence[Any]) -> dict[str, pa.Table]:
+    """The stored vessel events of these conveyances (by MMSI or IMO), and place coordinates."""
+    query = select(
+        vessel_events.c.id, vessel_events.c.kind, vessel_events.c.mmsi, vessel_events.c.imo,
+        vessel_events.c.start, vessel_events.c.end, vessel_events.c.hours,
+        vessel_events.c.place,
+    )  # fmt: skip
+    found = pa.concat_tables(
+        [
+            fetch_arrow_in(db, query, vessel_events.c.mmsi, mmsis),
+            fetch_arrow_in(db, query, vessel_events.c.imo, imos),
+        ]
+    )
+    return {"vessel_ev": found, "place_xy": _place_coordinates()}
+
+
 def _consignment_context(db: Database, targets: pa.Table) -> dict[str, pa.Table]:
     first, last = _span(targets, "arrival_date")
     keys = {
@@ -166,7 +200,14 @@ def _consignment_context(db: Database, targets: pa.Table) -> dict[str, pa.Table]
         if n
     ]
     refs = targets.column("movement_ref").to_pylist() if targets.num_rows else []
+    carrier_query = select(
+        movements.c.ref, movements.c.conveyance_kind, movements.c.mmsi, movements.c.imo,
+        movements.c.arrives_at, movements.c.itinerary,
+    )  # fmt: skip
+    carriers = fetch_arrow_in(db, carrier_query, movements.c.ref, refs)
     return {
+        **_vessel_events(db, carriers.column("mmsi").to_pylist(), carriers["imo"].to_pylist()),
+        "carrier": carriers,
         "consignee_days": _party_days(db, "consignee", keys["consignee"]),
         "consignor_days": _party_days(db, "consignor", keys["consignor"]),
         "party": fetch_arrow_in(
@@ -205,6 +246,11 @@ def _movement_context(db: Database, targets: pa.Table) -> dict[str, pa.Table]:
         consignments.c.total_gross_mass_kg,
     )  # fmt: skip
     return {
+        **_vessel_events(
+            db,
+            targets.column("mmsi").to_pylist() if targets.num_rows else [],
+            targets.column("imo").to_pylist() if targets.num_rows else [],
+        ),
         "history": fetch_arrow(db, history_query),
         "cargo": fetch_arrow_in(db, cargo_query, consignments.c.movement_ref, refs),
         "norm_rows": _value_norms(db, first, last),
@@ -224,6 +270,68 @@ _NORMS = """
         WHERE total_gross_mass_kg > 0 AND total_value IS NOT NULL
         GROUP BY 1
     )"""
+
+
+def _ais_sql(vessels: str) -> str:
+    """CTEs ending in `ais` (id, gap_hours, encounters, loitering_hours, undeclared) over the
+    relation `vessels` (id, at_, mmsi, imo, places_): the vessel events of each conveyance
+    that overlap the AIS window before its arrival."""
+    return f"""
+ais_targets AS ({vessels}),
+ais_hits AS (
+    SELECT DISTINCT a.id, e.id AS event_id, e.kind, e.hours, e.place
+    FROM ais_targets a JOIN vessel_ev e ON e.mmsi = a.mmsi
+        AND CAST(e."start" AS TIMESTAMP) <= a.at_
+        AND CAST(e."end" AS TIMESTAMP) >= a.at_ - INTERVAL {AIS_WINDOW_DAYS} DAY
+    UNION
+    SELECT DISTINCT a.id, e.id AS event_id, e.kind, e.hours, e.place
+    FROM ais_targets a JOIN vessel_ev e ON e.imo = a.imo
+        AND CAST(e."start" AS TIMESTAMP) <= a.at_
+        AND CAST(e."end" AS TIMESTAMP) >= a.at_ - INTERVAL {AIS_WINDOW_DAYS} DAY
+),
+ais_declared AS (
+    SELECT d.id, d.place, c.lat, c.lon
+    FROM (SELECT id, unnest(places_) AS place FROM ais_targets) d
+    LEFT JOIN place_xy c ON c.locode = d.place
+),
+ais_calls AS (
+    SELECT h.id, h.event_id,
+        coalesce(bool_or(d.place = h.place OR {km_sql("d", "pe")} <= {PORT_RADIUS_KM}), FALSE)
+            AS declared
+    FROM ais_hits h LEFT JOIN place_xy pe ON pe.locode = h.place
+    LEFT JOIN ais_declared d ON d.id = h.id
+    WHERE h.kind = 'port_call'
+    GROUP BY h.id, h.event_id
+),
+ais AS (
+    SELECT a.id,
+        coalesce(max(h.hours) FILTER (WHERE h.kind = 'ais_gap'), 0.0) AS gap_hours,
+        count(DISTINCT h.event_id) FILTER (WHERE h.kind = 'encounter') AS encounters,
+        coalesce(sum(h.hours) FILTER (WHERE h.kind = 'loitering'), 0.0) AS loitering_hours,
+        (SELECT count(*) FROM ais_calls c WHERE c.id = a.id AND NOT c.declared) AS undeclared
+    FROM ais_targets a LEFT JOIN ais_hits h ON h.id = a.id
+    GROUP BY a.id
+)"""
+
+
+# The conveyances whose AIS events count: the vessel of a sea consignment, a vessel or yacht.
+_SEA_VESSELS = """
+    SELECT b.id, coalesce(CAST(m.arrives_at AS TIMESTAMP), CAST(b.day_ AS TIMESTAMP)) AS at_,
+        m.mmsi, m.imo,
+        list_transform(from_json(m.itinerary, '[{"place":"VARCHAR"}]'), lambda c: c.place)
+            AS places_
+    FROM base b JOIN carrier m ON m.ref = b.movement_ref
+    WHERE b.mode = 'sea' AND m.conveyance_kind IN ('vessel', 'yacht')"""
+_MOVEMENT_VESSELS = """
+    SELECT id, at_, mmsi, imo, list_transform(calls_, lambda c: c.place) AS places_
+    FROM placed WHERE conveyance_kind IN ('vessel', 'yacht')"""
+
+_AIS_COLUMNS = """
+    CAST(ais.gap_hours AS DOUBLE) AS ais_gap_hours,
+    CAST(ais.encounters AS INTEGER) AS ais_encounter_count,
+    CAST(ais.loitering_hours AS DOUBLE) AS ais_loitering_hours,
+    CAST(ais.undeclared AS INTEGER) AS ais_undeclared_port_calls"""
+
 
 _CONSIGNMENT_SQL = f"""
 WITH base AS (
@@ -268,7 +376,8 @@ consignor_hist AS (
     SELECT b.id, sum(h.n) AS prior
     FROM base b JOIN consignor_days h ON h.key = b.consignor_key AND CAST(h.day AS DATE) < b.day_
     GROUP BY b.id
-)
+),
+{_ais_sql(_SEA_VESSELS)}
 SELECT
     'consignment' AS target_kind, b.id AS target_id, b.document_number AS target_ref,
     b.office, b.day_ AS day, b.mode, b.document_kind,
@@ -305,8 +414,9 @@ SELECT
     co.country AS consignor_country, co.kind = 'person' AS consignor_is_person,
     CAST(coalesce(oh.prior, 0) AS INTEGER) AS consignor_prior_documents,
     CAST(b.day_ - CAST(CAST(b.declared_at AS TIMESTAMP) AS DATE) AS INTEGER)
-        AS days_declared_before_arrival
+        AS days_declared_before_arrival,{_AIS_COLUMNS}
 FROM base b
+LEFT JOIN ais ON ais.id = b.id
 LEFT JOIN norms n ON n.hs6 = substr(b.g_[1].hs_code, 1, 6)
 LEFT JOIN mismatch m ON m.id = b.id
 LEFT JOIN terminal_mismatch tm ON tm.id = b.id
@@ -409,7 +519,8 @@ loads AS (
         sum(total_value) AS value, sum(total_gross_mass_kg) AS mass,
         first(substr(hs_codes, 1, 6) ORDER BY hs_codes) AS hs6
     FROM cargo GROUP BY movement_ref
-)
+),
+{_ais_sql(_MOVEMENT_VESSELS)}
 SELECT
     'movement' AS target_kind, p.id AS target_id, p.ref AS target_ref,
     p.arrival_place AS office, p.day_ AS day, p.conveyance_kind, p.flag,
@@ -431,8 +542,9 @@ SELECT
     coalesce(l.hs_codes, []::VARCHAR[]) AS cargo_hs_codes,
     CAST(l.value AS DOUBLE) AS cargo_value, CAST(l.mass AS DOUBLE) AS cargo_gross_mass_kg,
     CAST(l.value / nullif(l.mass, 0) / nullif(n.value_per_kg, 0) AS DOUBLE)
-        AS cargo_value_per_kg_ratio
+        AS cargo_value_per_kg_ratio,{_AIS_COLUMNS}
 FROM placed p
+LEFT JOIN ais ON ais.id = p.id
 LEFT JOIN operator_hist oh ON oh.id = p.id
 LEFT JOIN plate_hist ph ON ph.id = p.id
 LEFT JOIN loads l ON l.movement_ref = p.ref
