@@ -119,8 +119,9 @@ SOURCE_CANONICAL = {"1": "S2", "2": "S5", "3": "S4"}
 #: (known to the source, not to the officer), not I1 (confirmed without reservation).
 INTELLIGENCE_CANONICAL = {"A": "I2", "B": "I3", "C": "I4", "D": "I4", "E": "I5"}
 
-#: Canonical source → (5x5x5, Admiralty, Europol), for the grades 3x5x2 reaches. S4's Admiralty 'D/E' is E: the 3x5x2 word
-#: is 'Not reliable', and the lower of the two never overstates the source.
+#: Canonical source → (5x5x5, Admiralty, Europol), for the grades 3x5x2 reaches. S4's
+#: Admiralty 'D/E' is E: the 3x5x2 word is 'Not reliable', and the lower of the two never
+#: overstates the source.
 SOURCE_VIEWS = {
     "S2": ("B", "B", "B"),
     "S4": ("D", "E", "C"),
@@ -323,7 +324,7 @@ def parse_grading(text: str) -> Grading:
             f"grading {text!r}: a grading is three characters, source (1-3), intelligence "
             f"(A-E) and handling (P or C), e.g. '2BP' or '1AC: the conditions'"
         )
-    source, intelligence, handling = code
+    source, intelligence, handling = code[0], code[1], code[2]
     if source not in UK3_SOURCE:
         raise GradingError(
             f"grading {text!r}: source evaluation {source!r} is not one of {_choices(UK3_SOURCE)}"
