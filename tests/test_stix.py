@@ -167,8 +167,11 @@ def test_tlp_marking_with_the_official_id_on_every_object(tlp: Tlp) -> None:
     assert marking["name"] == f"TLP:{tlp.value.upper()}"
     assert marking["extensions"][TLP_EXTENSION]["tlp_2_0"] == tlp.value
     assert isinstance(stix2.parse(marking), stix2.v21.MarkingDefinition)
-    content = [o for o in bundle["objects"] if o["type"] not in ("marking-definition",
-               "extension-definition") and o["name" if "name" in o else "id"] != "redlane"]  # fmt: skip
+    # Everything but the definitions and redlane's own identity is content and marked.
+    definitions = ("marking-definition", "extension-definition")
+    content = [
+        o for o in bundle["objects"] if o["type"] not in definitions and o.get("name") != "redlane"
+    ]
     assert content and all(o["object_marking_refs"] == [OFFICIAL[tlp]] for o in content)
 
 
@@ -416,7 +419,8 @@ def test_foreign_report_without_grading_is_left_out_and_said_so() -> None:
              "objects": [{"type": "report", "spec_version": "2.1",
                           "id": "report--84e4d88f-44ea-4bcd-bbf3-b2c1c320bcb3",
                           "created": "2026-01-01T00:00:00.000Z",
-                          "modified": "2026-01-01T00:00:00.000Z", "published": "2026-01-01T00:00:00Z",
+                          "modified": "2026-01-01T00:00:00.000Z",
+                          "published": "2026-01-01T00:00:00Z",
                           "object_refs": ["identity--84e4d88f-44ea-4bcd-bbf3-b2c1c320bcb4"]}]},
             "name",
         ),
