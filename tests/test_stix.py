@@ -139,7 +139,7 @@ def test_report_carries_facts_grading_and_subjects_the_stix_way() -> None:
     assert report["confidence"] == equivalents(message.grading).stix_confidence == 50
     assert report["report_types"] == ["cis-alert"]
     (ext,) = (v for k, v in report["extensions"].items() if k != TLP_EXTENSION)
-    assert ext["grading"] == "2BC: no court use"
+    assert (ext["grading"], ext["conditions"]) == ("2BC", "no court use")
     assert ext["alert"]["suggested_action"] == "discreet_surveillance"
     (note,) = _objects(bundle, "note")
     assert note["content"] == message.assessment and note["object_refs"] == [report["id"]]

@@ -318,37 +318,44 @@ def parse_grading(text: str) -> Grading:
     """Read a written grading: three characters (source 1-3, intelligence A-E, handling P/C),
     and for C a colon and the conditions. Letters may be lower case."""
     found = _WRITTEN.match(text)
-    code = found.group("code").upper() if found else ""
+    conditions = (found.group("conditions") or "").strip() if found else ""
+    return grading_from(found.group("code") if found else "", conditions or None, text)
+
+
+def grading_from(code: str, conditions: str | None = None, written: str | None = None) -> Grading:
+    """The grading of a three-character code and its conditions (taken as they are); errors
+    quote `written` (default: the code)."""
+    shown = repr(code if written is None else written)
+    code = code.upper()
     if len(code) != 3:
         raise GradingError(
-            f"grading {text!r}: a grading is three characters, source (1-3), intelligence "
+            f"grading {shown}: a grading is three characters, source (1-3), intelligence "
             f"(A-E) and handling (P or C), e.g. '2BP' or '1AC: the conditions'"
         )
     source, intelligence, handling = code[0], code[1], code[2]
     if source not in UK3_SOURCE:
         raise GradingError(
-            f"grading {text!r}: source evaluation {source!r} is not one of {_choices(UK3_SOURCE)}"
+            f"grading {shown}: source evaluation {source!r} is not one of {_choices(UK3_SOURCE)}"
         )
     if intelligence not in UK3_INTELLIGENCE:
         raise GradingError(
-            f"grading {text!r}: intelligence assessment {intelligence!r} is not one of "
+            f"grading {shown}: intelligence assessment {intelligence!r} is not one of "
             f"{_choices(UK3_INTELLIGENCE)}"
         )
     if handling not in UK3_HANDLING:
         raise GradingError(
-            f"grading {text!r}: handling code {handling!r} is not one of {_choices(UK3_HANDLING)}"
+            f"grading {shown}: handling code {handling!r} is not one of {_choices(UK3_HANDLING)}"
         )
-    conditions = (found.group("conditions") or "").strip() if found else ""
-    if handling == "C" and not conditions:
+    if handling == "C" and not (conditions or "").strip():
         raise GradingError(
-            f"grading {text!r}: handling code C needs its conditions after a colon, "
+            f"grading {shown}: handling code C needs its conditions after a colon, "
             f"e.g. '{code}: not to be used in court without consent'"
         )
     return Grading(
         source=source,  # type: ignore[arg-type]
         intelligence=intelligence,  # type: ignore[arg-type]
         handling=handling,  # type: ignore[arg-type]
-        conditions=conditions or None,
+        conditions=conditions,
     )
 
 

@@ -28,8 +28,7 @@ from stix2.properties import StringProperty
 from redlane.exchange.grading import (
     GradingError,
     equivalents,
-    format_grading,
-    parse_grading,
+    grading_from,
 )
 from redlane.exchange.model import Entity, EntityKind, Grading, Message, Tlp
 from redlane.model.base import RedlaneModel
@@ -243,10 +242,12 @@ def export_bundle(
     extension: dict[str, Any] = {
         "extension_type": "property-extension",
         "kind": message.kind.value,
-        "grading": format_grading(message.grading),
+        "grading": message.grading.code,
         # The TLP travels as the marking, not twice.
         "handling": {k: v for k, v in dumped["handling"].items() if k != "tlp"},
     }
+    if message.grading.conditions is not None:
+        extension["conditions"] = message.grading.conditions
     for part in (*_PARTS, "in_reply_to", "operation"):
         if part in dumped:
             extension[part] = dumped[part]
@@ -285,7 +286,8 @@ def export_bundle(
         },
         report,
     ]
-    if message.assessment and message.assessment.strip():
+    # An empty assessment is no assessment: a note needs content.
+    if message.assessment:
         objects.append(
             {
                 "type": "note",
@@ -468,8 +470,8 @@ def _grading(
     sid = report["id"]
     if ext is not None and "grading" in ext:
         try:
-            return parse_grading(str(ext["grading"]))
-        except GradingError as exc:
+            return grading_from(str(ext["grading"]), ext.get("conditions"))
+        except (GradingError, ValidationError) as exc:
             unmapped.append(Unmapped(stix_id=sid, property="extensions.grading", reason=str(exc)))
             return None
     confidence = report.get("confidence")
@@ -530,7 +532,7 @@ def import_bundle(
             unmapped.append(
                 Unmapped(stix_id=sid, property="report_types", reason="not a redlane message kind")
             )
-        if not report.get("description", "").strip():
+        if not report.get("description"):
             unmapped.append(
                 Unmapped(
                     stix_id=sid, property="description", reason="no facts: a message needs them"
