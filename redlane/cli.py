@@ -31,6 +31,8 @@ from redlane.config import NODE_KEY_SETTING, ConfigError
 from redlane.demo import generate as generate_traffic
 from redlane.demo.controls import demo_recall, simulate_controls
 from redlane.demo.formats import ALL_SECTOR_FORMATS, SECTOR_FORMATS
+from redlane.exchange import stix
+from redlane.exchange.grading import GradingError, parse_grading
 from redlane.intake.canonical import FormatError
 from redlane.intake.formats import FORMATS
 from redlane.intake.pipeline import IngestSummary
@@ -922,6 +924,47 @@ def audit_log_command(
                       e.action, e.purpose, f"{e.object_kind} {e.object_id}",
                       json.dumps(e.details)[:60])  # fmt: skip
     console.print(table)
+
+
+# --- exchange: STIX 2.1 bundles ------------------------------------------------------------
+
+stix_app = typer.Typer(help="STIX 2.1 bundles of messages, with TLP 2.0 markings.")
+app.add_typer(stix_app, name="stix")
+
+
+@stix_app.command("export")
+def stix_export(
+    message: Annotated[Path, typer.Argument(help="A message as JSON (redlane's Message).")],
+    out: Annotated[Path, typer.Option(help="Where to write the bundle.")],
+    sender: Annotated[str, typer.Option(help="The sending agency (created_by_ref).")] = "redlane",
+) -> None:
+    """Write a message as a STIX 2.1 bundle; refused when its handling forbids export."""
+    try:
+        report = stix.export_file(message, out, sender=sender)
+    except (stix.StixError, OSError) as exc:
+        raise _fail(exc) from exc
+    console.print(f"{report} written to {out}")
+
+
+@stix_app.command("import")
+def stix_import(
+    bundle: Annotated[Path, typer.Argument(help="A STIX 2.1 bundle (JSON).")],
+    out: Annotated[Path | None, typer.Option(help="Write the messages here (JSON list).")] = None,
+    grading: Annotated[
+        str | None, typer.Option(help="3x5x2 grading for reports without one, e.g. 2DP.")
+    ] = None,
+) -> None:
+    """Read a bundle's reports as messages; names what it could not map."""
+    try:
+        default = parse_grading(grading) if grading else None
+        found = stix.import_file(bundle, out, default_grading=default)
+    except (stix.StixError, GradingError, OSError) as exc:
+        raise _fail(exc) from exc
+    for m in found.messages:
+        console.print(f"{m.report_id}: {m.message.kind.value} {m.message.subject!r}", markup=False)
+    for u in found.unmapped:
+        console.print(f"not mapped: {u}", markup=False)
+    console.print(f"{len(found.messages)} messages, {len(found.unmapped)} things not mapped")
 
 
 if __name__ == "__main__":
