@@ -22,11 +22,10 @@ from redlane.screening.normalise import (
     imo_key,
     name_key,
     person_key,
-    vessel_key,
 )
 from redlane.store.database import Database
 from redlane.store.repository import fetch_arrow_in
-from redlane.store.schema import movements, parties
+from redlane.store.schema import consignments, movements, parties, travellers
 
 SUBJECT_SCHEMA = pa.schema(
     [
@@ -168,3 +167,14 @@ def subject_keys(db: Database, kind: str, targets: pa.Table) -> pa.Table:
     if kind == "traveller":
         return _traveller_keys(targets)
     raise ValueError(f"target kind {kind!r}: expected consignment, movement or traveller")
+
+
+_TABLES = {"consignment": consignments, "movement": movements, "traveller": travellers}
+
+
+def stored_subject_keys(db: Database, kind: str, ids: list[int]) -> pa.Table:
+    """`subject_keys` of stored targets given by id."""
+    if kind not in _TABLES:
+        raise ValueError(f"target kind {kind!r}: expected consignment, movement or traveller")
+    table = _TABLES[kind]
+    return subject_keys(db, kind, fetch_arrow_in(db, select(table), table.c.id, ids))

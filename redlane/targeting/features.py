@@ -488,7 +488,10 @@ def _watch_context(db: Database, kind: TargetKind, targets: pa.Table) -> dict[st
         watchlist.c.valid_until,
     ).where(watchlist.c.valid_until >= watchlist.c.valid_from)  # fmt: skip
     entries = fetch_arrow(db, query)
-    ranks = [ACTION_PRIORITY.get(a, len(ACTION_PRIORITY)) for a in entries["suggested_action"].to_pylist()]
+    ranks = [
+        ACTION_PRIORITY.get(a, len(ACTION_PRIORITY))
+        for a in entries["suggested_action"].to_pylist()
+    ]
     watch = entries.append_column("rank_", pa.array(ranks, pa.int64())).cast(_WATCH_SCHEMA)
     keys = subject_keys(db, kind, targets) if watch.num_rows else SUBJECT_SCHEMA.empty_table()
     return {"watch": watch, "watch_keys": keys}

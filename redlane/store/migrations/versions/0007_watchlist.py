@@ -8,7 +8,6 @@ Create Date: 2026-11-30 05:10:25.353755
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0007"
 down_revision = "0005"
 branch_labels = None
