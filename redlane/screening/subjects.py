@@ -10,7 +10,7 @@ keyed by the same functions that key the entries (`normalise`), so the compariso
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from datetime import date
 from typing import Any
 
@@ -80,9 +80,14 @@ def conveyance_keys(
     return [k for k in keys if k[2]]
 
 
-def _table(rows: list[tuple[int, str, str, str, date | None]]) -> pa.Table:
-    return pa.Table.from_pylist(
-        [dict(zip(SUBJECT_SCHEMA.names, row, strict=True)) for row in rows],
+Row = tuple[int, str, str, str, date | None]
+
+
+def _table(rows: list[Row], only: Set[tuple[str, str, str]] | None = None) -> pa.Table:
+    kept = rows if only is None else [r for r in rows if (r[1], r[2], r[3]) in only]
+    columns = list(zip(*kept, strict=True)) if kept else [() for _ in SUBJECT_SCHEMA]
+    return pa.Table.from_arrays(
+        [pa.array(list(c), f.type) for c, f in zip(columns, SUBJECT_SCHEMA, strict=True)],
         schema=SUBJECT_SCHEMA,
     )
 
@@ -91,9 +96,11 @@ def _column(targets: pa.Table, name: str) -> list[Any]:
     return targets.column(name).to_pylist() if targets.num_rows else []
 
 
-def _consignment_keys(db: Database, targets: pa.Table) -> pa.Table:
+def _consignment_keys(
+    db: Database, targets: pa.Table, only: Set[tuple[str, str, str]] | None
+) -> pa.Table:
     ids = _column(targets, "id")
-    rows: list[tuple[int, str, str, str, date | None]] = []
+    rows: list[Row] = []
     for target_id, numbers in zip(ids, _column(targets, "container_numbers"), strict=True):
         for number in (numbers or "").split(","):
             if identifier_key(number):
@@ -112,7 +119,7 @@ def _consignment_keys(db: Database, targets: pa.Table) -> pa.Table:
     for target_id, ref in zip(ids, refs, strict=True):
         for kind, scheme, value, born in carriers.get(ref, ()):
             rows.append((target_id, kind, scheme, value, born))
-    return _table(sorted(set(rows), key=lambda r: (r[0], r[1], r[2], r[3])))
+    return _table(sorted(set(rows), key=lambda r: (r[0], r[1], r[2], r[3])), only)
 
 
 def _movement_keys_by_ref(db: Database, refs: list[Any]) -> dict[str, set[Key]]:
@@ -129,7 +136,7 @@ def _movement_keys_by_ref(db: Database, refs: list[Any]) -> dict[str, set[Key]]:
     return found
 
 
-def _movement_keys(targets: pa.Table) -> pa.Table:
+def _movement_keys(targets: pa.Table, only: Set[tuple[str, str, str]] | None) -> pa.Table:
     rows = [
         (target_id, *key)
         for target_id, kind, conveyance, imo, mmsi, name in zip(
@@ -139,11 +146,11 @@ def _movement_keys(targets: pa.Table) -> pa.Table:
         )
         for key in conveyance_keys(kind, conveyance, imo, mmsi, name)
     ]  # fmt: skip
-    return _table(sorted(set(rows), key=lambda r: (r[0], r[1], r[2], r[3])))
+    return _table(sorted(set(rows), key=lambda r: (r[0], r[1], r[2], r[3])), only)
 
 
-def _traveller_keys(targets: pa.Table) -> pa.Table:
-    rows: list[tuple[int, str, str, str, date | None]] = []
+def _traveller_keys(targets: pa.Table, only: Set[tuple[str, str, str]] | None) -> pa.Table:
+    rows: list[Row] = []
     columns = ("id", "surname", "given_names", "date_of_birth", "document_number")
     for target_id, surname, given, born, document in zip(
         *(_column(targets, c) for c in columns), strict=True
@@ -153,19 +160,22 @@ def _traveller_keys(targets: pa.Table) -> pa.Table:
             rows.append((target_id, "person", "name", name, born))
         if document and identifier_key(document):
             rows.append((target_id, "person", "document", identifier_key(document), None))
-    return _table(rows)
+    return _table(rows, only)
 
 
-def subject_keys(db: Database, kind: str, targets: pa.Table) -> pa.Table:
+def subject_keys(
+    db: Database, kind: str, targets: pa.Table, only: Set[tuple[str, str, str]] | None = None
+) -> pa.Table:
     """(target_id, entity_kind, scheme, key, date_of_birth) for every subject the stored
-    targets (rows of their table, as `features.read_targets` gives them) name. A key with a
+    targets (rows of their table, as `features.read_targets` gives them) name; with `only`,
+    just the (entity_kind, scheme, key) triples in it (those some entry has). A key with a
     date of birth matches only an entry with the same date of birth."""
     if kind == "consignment":
-        return _consignment_keys(db, targets)
+        return _consignment_keys(db, targets, only)
     if kind == "movement":
-        return _movement_keys(targets)
+        return _movement_keys(targets, only)
     if kind == "traveller":
-        return _traveller_keys(targets)
+        return _traveller_keys(targets, only)
     raise ValueError(f"target kind {kind!r}: expected consignment, movement or traveller")
 
 

@@ -493,7 +493,11 @@ def _watch_context(db: Database, kind: TargetKind, targets: pa.Table) -> dict[st
         for a in entries["suggested_action"].to_pylist()
     ]
     watch = entries.append_column("rank_", pa.array(ranks, pa.int64())).cast(_WATCH_SCHEMA)
-    keys = subject_keys(db, kind, targets) if watch.num_rows else SUBJECT_SCHEMA.empty_table()
+    # only the keys some entry has can match: the rest need not reach the query
+    wanted = set(
+        zip(*(watch[c].to_pylist() for c in ("entity_kind", "scheme", "key")), strict=True)
+    )
+    keys = subject_keys(db, kind, targets, wanted) if wanted else SUBJECT_SCHEMA.empty_table()
     return {"watch": watch, "watch_keys": keys}
 
 
