@@ -362,6 +362,21 @@ def build_features(n: int, seed: int) -> pa.Table:
             days_declared.astype(np.int32), pa.int32(), chance(0.01)
         ),
     }
+    # Watchlist fields: one target in five hundred matches an alert or notice.
+    kind_on_alert = np.where(chance(0.002), rng.integers(0, 3, n), -1)
+    on_alert = kind_on_alert >= 0
+    alerts = [f"XX-MAR-{i:04d}" for i in range(50)]
+    alert = rng.integers(0, len(alerts), n)
+    actions = ["discreet_surveillance", "specific_check", "sighting_and_reporting"]
+    columns |= {
+        "vessel_on_alert": _numbers(on_alert & (kind_on_alert == 0) & sea, pa.bool_()),
+        "container_on_alert": _numbers(on_alert & (kind_on_alert == 1), pa.bool_()),
+        "party_on_alert": _numbers(on_alert & (kind_on_alert == 2), pa.bool_()),
+        "vehicle_on_alert": _numbers(on_alert & (kind_on_alert == 0) & ~sea & ~air, pa.bool_()),
+        "alert_action": _strings(actions, rng.integers(0, 3, n), ~on_alert),
+        "alert_ref": _strings(alerts, alert, ~on_alert),
+        "alert_refs": _list(alerts, on_alert.astype(np.int64), alert[on_alert]),
+    }
     schema = pa.schema(
         [
             ("target_kind", pa.string()),

@@ -33,6 +33,14 @@ from redlane.demo.controls import demo_recall, simulate_controls
 from redlane.demo.formats import ALL_SECTOR_FORMATS, SECTOR_FORMATS
 from redlane.exchange import stix
 from redlane.exchange.grading import GradingError, parse_grading
+from redlane.exchange.model import EntityKind
+from redlane.exchange.sightings import audited_pending_drafts, draft_sightings_for_run
+from redlane.exchange.watchlist import (
+    WATCHLIST_PURPOSE,
+    audited_active_entries,
+    audited_expire,
+    describe,
+)
 from redlane.intake.canonical import FormatError
 from redlane.intake.formats import FORMATS
 from redlane.intake.pipeline import IngestSummary
@@ -69,7 +77,7 @@ from redlane.targeting.charts import performance_chart
 from redlane.targeting.engine import Thresholds
 from redlane.targeting.feedback import record_result_row
 from redlane.targeting.profiles import refresh_statuses
-from redlane.targeting.run import WORKLIST_PURPOSE, audited_worklist, load_settings
+from redlane.targeting.run import WORKLIST_PURPOSE, audited_worklist, load_settings, reason_text
 
 app = typer.Typer(help="redlane: targeting and intelligence exchange for customs and police.")
 db_app = typer.Typer(help="The operational store.")
@@ -342,12 +350,7 @@ def _print_worklist(rows: list[dict[str, Any]]) -> None:
     for name in ("target", "office", "score", "method", "why"):
         table.add_column(name)
     for row in rows:
-        why = "; ".join(
-            f"{r['profile']} v{r['version']} (+{r['weight']}) {r.get('title', '')}"
-            if "profile" in r
-            else "random control-group draw"
-            for r in row["reasons"][:3]
-        )
+        why = "; ".join(reason_text(r) for r in row["reasons"][:3])
         table.add_row(
             f"{row['target_kind']} {row['target_ref']}", row["office"], str(row["score"]),
             row["method"], why,
@@ -394,8 +397,10 @@ def target_command(
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         pacsv.write_csv(run.selections, out)
+    drafts = draft_sightings_for_run(db, run.run_id)
     console.print(f"run {run.run_id}: {sum(run.targets.values()):,} targets, "
-                  f"{run.selections.num_rows:,} selections")  # fmt: skip
+                  f"{run.selections.num_rows:,} selections, "
+                  f"{len(drafts)} sighting replies drafted")  # fmt: skip
     _print_worklist(audited_worklist(db, _cli_actor(), WORKLIST_PURPOSE, run.run_id, 10))
 
 
@@ -969,3 +974,64 @@ def stix_import(
 
 if __name__ == "__main__":
     app()
+
+
+# --- watchlist: alerts and notices for targeting, sighting replies -------------------------
+
+watchlist_app = typer.Typer(help="Watchlist entries from CIS alerts and mode notices.")
+app.add_typer(watchlist_app, name="watchlist")
+
+
+@watchlist_app.command("list")
+def watchlist_list(
+    on: Annotated[str | None, typer.Option(help="Day (YYYY-MM-DD; default today).")] = None,
+    purpose: Annotated[str, typer.Option(help="Why you read it (audited).")] = WATCHLIST_PURPOSE,
+    database: DatabaseOption = None,
+) -> None:
+    """The entries in force on a day: subject, message, suggested action, validity (audited)."""
+    db = _open(database)
+    db.upgrade()
+    day = date.fromisoformat(on) if on else date.today()
+    table = Table(title=f"Watchlist on {day}")
+    for name in ("entry", "subject", "message", "from", "action", "valid"):
+        table.add_column(name)
+    for e in audited_active_entries(db, _cli_actor(), day, purpose):
+        table.add_row(
+            str(e.id), describe(e), f"{e.source_label} {e.message_id}", e.sender_agency,
+            e.suggested_action.value, f"{e.valid_from} to {e.valid_until}",
+        )  # fmt: skip
+    console.print(table)
+
+
+@watchlist_app.command("expire")
+def watchlist_expire(
+    message: Annotated[str, typer.Argument(help="Id of the alert or notice.")],
+    reason: Annotated[str, typer.Option(help="Why its entries end (audited).")],
+    on: Annotated[str | None, typer.Option(help="First day without them (default today).")] = None,
+    kind: Annotated[
+        EntityKind | None, typer.Option(help="Only the entries on this kind of subject.")
+    ] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """End a message's entries from a day on (earlier days keep them for back-tests)."""
+    db = _open(database)
+    db.upgrade()
+    day = date.fromisoformat(on) if on else date.today()
+    try:
+        ended = audited_expire(db, _cli_actor(), message, day, reason, kind)
+    except ValueError as exc:
+        raise _fail(exc) from exc
+    console.print(f"{len(ended)} entries of {message} end on {day}")
+
+
+@watchlist_app.command("drafts")
+def watchlist_drafts(database: DatabaseOption = None) -> None:
+    """Sighting replies drafted from targeting hits, waiting to be sent (audited)."""
+    db = _open(database)
+    db.upgrade()
+    for draft in audited_pending_drafts(db, _cli_actor()):
+        console.print(
+            f"[bold]draft {draft.id}[/bold] to {draft.addressee}, in reply to "
+            f"{draft.message_id} (run {draft.run_id}): {draft.message.subject}"
+        )
+        console.print(draft.message.facts)

@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData(
@@ -457,4 +458,66 @@ audit_heads = Table(
     Column("signed_at", DateTime(timezone=True), nullable=False),
     Column("public_key", Text, nullable=False),
     Column("signature", Text, nullable=False),
+)
+
+# --- exchange into targeting: watchlist entries and sighting drafts ------------------------
+
+#: One row per subject entity (and identifying key) of an active CIS alert or mode notice;
+#: targeting compares stored targets against (entity_kind, scheme, key) on the target's day.
+#: Ending an entry early moves `valid_until` back, so back-tests over earlier days still see it.
+watchlist = Table(
+    "watchlist",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", Text, nullable=False),
+    Column("sender_agency", Text, nullable=False),
+    # CIS for an alert, else the notice's mode (MAR, YACHT, AIR, CARGO, BALKAN)
+    Column("mode", String(8), nullable=False),
+    Column("entity_kind", String(16), nullable=False),
+    Column("scheme", String(16), nullable=False),
+    Column("key", Text, nullable=False),
+    Column("date_of_birth", Date),
+    # JSON: the entity as the message gave it
+    Column("entity", Text, nullable=False),
+    Column("suggested_action", String(32), nullable=False),
+    Column("valid_from", Date, nullable=False),
+    Column("valid_until", Date, nullable=False),
+    # JSON: the message's grading and handling, which a sighting reply carries over
+    Column("grading", Text, nullable=False),
+    Column("handling", Text, nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("expired_at", DateTime(timezone=True)),
+    Column("expired_reason", Text),
+    UniqueConstraint("message_id", "entity_kind", "scheme", "key"),
+    Index(None, "entity_kind", "key"),
+    Index(None, "valid_until"),
+)
+
+#: Sighting replies drafted from targeting hits, waiting for an officer to send them.
+sighting_drafts = Table(
+    "sighting_drafts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", Text, nullable=False),
+    Column("addressee", Text, nullable=False),
+    Column("run_id", Integer, ForeignKey("targeting_runs.id"), nullable=False),
+    # JSON: the SIGHTING Message, in reply to message_id
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("sent_at", DateTime(timezone=True)),
+    Column("sent_message_id", Text),
+    Index(None, "status"),
+)
+
+#: Which targets each draft reports: a target is reported once per message, however many
+#: runs select it again.
+sighting_targets = Table(
+    "sighting_targets",
+    metadata,
+    Column("message_id", Text, primary_key=True),
+    Column("target_kind", String(16), primary_key=True),
+    Column("target_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("draft_id", Integer, ForeignKey("sighting_drafts.id"), nullable=False),
+    Column("selection_id", BigInteger, nullable=False),
 )

@@ -256,6 +256,80 @@ CATALOGUE: dict[TargetKind, dict[str, Field]] = {
     "movement": MOVEMENT,
 }
 
+# --- fields from the watchlist: entries of active CIS alerts and mode notices ----------------
+
+_ALERT_FIELDS: tuple[tuple[str, FieldType, str], ...] = (
+    (
+        "alert_action",
+        "string",
+        "Suggested action of the alert or notice the target matches (discreet_surveillance "
+        "first, then specific_check, sighting_and_reporting, the analyses); null when none.",
+    ),
+    ("alert_ref", "string", "Message id of that alert or notice: the reasons cite it."),
+    ("alert_refs", "list", "Message ids of every active alert or notice the target matches."),
+)
+
+#: Fields computed from the watchlist on the target's day (`redlane.exchange.watchlist`).
+WATCHLIST_FIELDS: dict[TargetKind, dict[str, Field]] = {
+    "consignment": _fields(
+        (
+            "vessel_on_alert",
+            "boolean",
+            "The vessel or yacht of its movement is on an active alert or notice (IMO, MMSI, "
+            "call sign or name).",
+        ),
+        (
+            "container_on_alert",
+            "boolean",
+            "One of its containers is on an active alert or notice.",
+        ),
+        (
+            "party_on_alert",
+            "boolean",
+            "Its consignor, consignee, notify party or carrier, or the operator of its movement, "
+            "is on an active alert or notice (normalised name).",
+        ),
+        (
+            "vehicle_on_alert",
+            "boolean",
+            "A tractor or trailer plate of its movement is on an active alert or notice.",
+        ),
+        *_ALERT_FIELDS,
+    ),
+    "traveller": _fields(
+        (
+            "traveller_on_alert",
+            "boolean",
+            "The traveller is on an active alert or notice: by name and date of birth, or by "
+            "travel document number.",
+        ),
+        *_ALERT_FIELDS,
+    ),
+    "movement": _fields(
+        (
+            "vessel_on_alert",
+            "boolean",
+            "The vessel or yacht is on an active alert or notice (IMO, MMSI, call sign or name).",
+        ),
+        (
+            "party_on_alert",
+            "boolean",
+            "The operator (haulier, carrier) is on an active alert or notice (normalised name).",
+        ),
+        (
+            "vehicle_on_alert",
+            "boolean",
+            "The tractor's or a trailer's plate is on an active alert or notice.",
+        ),
+        *_ALERT_FIELDS,
+    ),
+}
+for _kind, _watched in WATCHLIST_FIELDS.items():
+    CATALOGUE[_kind].update(_watched)
+
+#: Watchlist fields a selection's reasons carry, so an officer sees which message asked.
+CITED_FIELDS = ("alert_ref", "alert_action", "alert_refs")
+
 #: Fields that may be part of a criterion but never carry it alone.
 NATIONALITY_FIELDS = frozenset({"nationality", "document_country"})
 

@@ -27,7 +27,13 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from redlane.targeting.catalogue import TARGET_KINDS, TargetKind
+from redlane.targeting.catalogue import (
+    CATALOGUE,
+    CITED_FIELDS,
+    TARGET_KINDS,
+    WATCHLIST_FIELDS,
+    TargetKind,
+)
 from redlane.targeting.closures import ClosureCompiler, Record
 from redlane.targeting.criteria import Dialect, ReferenceLists
 from redlane.targeting.profiles import (
@@ -39,6 +45,8 @@ from redlane.targeting.profiles import (
 )
 
 LANES = (Lane.GREEN, Lane.YELLOW, Lane.RED)  # by strength
+
+_WATCHLIST_NAMES = frozenset(name for fields in WATCHLIST_FIELDS.values() for name in fields)
 
 _MODE_OF: dict[TargetKind, str] = {
     "consignment": '"mode"',
@@ -64,6 +72,8 @@ class Hit:
     title: str
     rationale: str
     suggested_action: str | None
+    cites_watchlist: bool = False
+    """The profile reads a watchlist field: its reason cites the alert or notice matched."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -150,6 +160,7 @@ class CompiledProfiles:
                 p.title,
                 p.rationale,
                 p.action.suggested_action.value if p.action.suggested_action else None,
+                bool(p.compiled(lists).fields & _WATCHLIST_NAMES),
             )
             for p in self.profiles
         ]
@@ -169,6 +180,11 @@ class CompiledProfiles:
                 if p.target == kind
             ]
             mode = _MODE_OF[kind] if dialect == "duckdb" else _MODE_OF[kind].replace('"', "`")
+            quote = '"' if dialect == "duckdb" else "`"
+            # the cited watchlist fields ride along, so reasons can name the message matched
+            cited = "".join(
+                f", {quote}{name}{quote}" for name in CITED_FIELDS if name in CATALOGUE[kind]
+            )
             if dialect == "duckdb":
                 listed = "[" + ", ".join(cases) + "]::INTEGER[]"
                 hits = f"list_filter({listed}, lambda h_: h_ IS NOT NULL)"
@@ -177,7 +193,7 @@ class CompiledProfiles:
                 hits = f"filter({listed}, h_ -> h_ IS NOT NULL)" if cases else "array()"
             self.sql[kind] = (
                 "SELECT target_kind, target_id, target_ref, office, day, "
-                f"{mode} AS mode, {hits} AS hits FROM features"
+                f"{mode} AS mode, {hits} AS hits{cited} FROM features"
             )
 
 

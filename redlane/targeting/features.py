@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, Table, and_, func, select
 
 from redlane.intake.ais import PORT_RADIUS_KM, km_sql
 from redlane.reference import places
+from redlane.screening.subjects import SUBJECT_SCHEMA, subject_keys
 from redlane.store.database import Database
 from redlane.store.repository import fetch_arrow, fetch_arrow_in
 from redlane.store.schema import (
@@ -32,8 +33,9 @@ from redlane.store.schema import (
     parties,
     travellers,
     vessel_events,
+    watchlist,
 )
-from redlane.targeting.catalogue import CATALOGUE, TargetKind
+from redlane.targeting.catalogue import CATALOGUE, WATCHLIST_FIELDS, TargetKind
 
 #: History a fact looks back over (operators, plates, value norms).
 LOOKBACK_DAYS = 90
@@ -104,6 +106,8 @@ def compute_features(db: Database, kind: TargetKind, targets: pa.Table) -> pa.Ta
         con.execute("SET TimeZone = 'UTC'")
         con.register("t", targets)
         for name, context in _context(db, kind, targets).items():
+            con.register(name, context)
+        for name, context in _watch_context(db, kind, targets).items():
             con.register(name, context)
         table = con.sql(FEATURE_SQL[kind]).to_arrow_table()
     finally:
@@ -552,12 +556,105 @@ LEFT JOIN norms n ON n.hs6 = l.hs6
 ORDER BY p.id
 """
 
-FEATURE_SQL: dict[TargetKind, str] = {
-    "consignment": _CONSIGNMENT_SQL,
-    "traveller": _TRAVELLER_SQL,
-    "movement": _MOVEMENT_SQL,
-}
-
 
 def feature_columns(kind: TargetKind) -> tuple[str, ...]:
     return (*KEY_COLUMNS, *CATALOGUE[kind])
+
+
+# --- watchlist fields: entries of active CIS alerts and mode notices ---------------------------
+
+#: Which suggested action an officer sees first when a target matches several messages:
+#: a request for discreet surveillance must not be spoiled by a check another message asks for.
+ACTION_PRIORITY = {
+    "discreet_surveillance": 0,
+    "specific_check": 1,
+    "sighting_and_reporting": 2,
+    "operational_analysis": 3,
+    "strategic_analysis": 4,
+}
+
+#: The entity kinds each `*_on_alert` field stands for.
+_ON_ALERT = {
+    "vessel_on_alert": "entity_kind = 'vessel'",
+    "container_on_alert": "entity_kind = 'container'",
+    "vehicle_on_alert": "entity_kind = 'vehicle'",
+    "party_on_alert": "entity_kind IN ('company', 'person')",
+    "traveller_on_alert": "entity_kind = 'person'",
+}
+
+_WATCH_SCHEMA = pa.schema(
+    [
+        ("message_id", pa.string()), ("entity_kind", pa.string()), ("scheme", pa.string()),
+        ("key", pa.string()), ("date_of_birth", pa.date32()), ("suggested_action", pa.string()),
+        ("valid_from", pa.date32()), ("valid_until", pa.date32()), ("rank_", pa.int64()),
+    ]
+)  # fmt: skip
+
+
+def _watch_context(db: Database, kind: TargetKind, targets: pa.Table) -> dict[str, pa.Table]:
+    """Every stored watchlist entry (validity is checked per target day in the query) and the
+    keys of the subjects the targets name; without entries, no keys are worked out."""
+    query = select(
+        watchlist.c.message_id, watchlist.c.entity_kind, watchlist.c.scheme, watchlist.c.key,
+        watchlist.c.date_of_birth, watchlist.c.suggested_action, watchlist.c.valid_from,
+        watchlist.c.valid_until,
+    ).where(watchlist.c.valid_until >= watchlist.c.valid_from)  # fmt: skip
+    entries = fetch_arrow(db, query)
+    ranks = [
+        ACTION_PRIORITY.get(a, len(ACTION_PRIORITY))
+        for a in entries["suggested_action"].to_pylist()
+    ]
+    watch = entries.append_column("rank_", pa.array(ranks, pa.int64())).cast(_WATCH_SCHEMA)
+    # only the keys some entry has can match: the rest need not reach the query
+    wanted = set(
+        zip(*(watch[c].to_pylist() for c in ("entity_kind", "scheme", "key")), strict=True)
+    )
+    keys = subject_keys(db, kind, targets, wanted) if wanted else SUBJECT_SCHEMA.empty_table()
+    return {"watch": watch, "watch_keys": keys}
+
+
+def _watched(kind: TargetKind, sql: str) -> str:
+    """A kind's feature query with its watchlist fields joined on: the subjects' keys meet the
+    entries in force on the target's day."""
+    fields = WATCHLIST_FIELDS[kind]
+    flags = [
+        f"bool_or({_ON_ALERT[name]}) AS {name}" for name in fields if name.endswith("_on_alert")
+    ]
+    columns = []
+    for name in feature_columns(kind):
+        if name.endswith("_on_alert"):
+            columns.append(f"coalesce(a.{name}, FALSE) AS {name}")
+        elif name == "alert_refs":
+            columns.append("coalesce(a.alert_refs, []::VARCHAR[]) AS alert_refs")
+        elif name in fields:
+            columns.append(f"a.{name}")
+        else:
+            columns.append(f'f."{name}"')
+    return f"""
+WITH f AS ({sql}),
+matched AS (
+    SELECT k.target_id, w.message_id, w.entity_kind, w.suggested_action, w.rank_, w.valid_from
+    FROM watch_keys k
+    JOIN f ON f.target_id = k.target_id
+    JOIN watch w ON w.entity_kind = k.entity_kind AND w.scheme = k.scheme AND w.key = k.key
+        AND (k.date_of_birth IS NULL OR w.date_of_birth = k.date_of_birth)
+        AND w.valid_from <= f.day AND f.day <= w.valid_until
+),
+alerts AS (
+    SELECT target_id, {", ".join(flags)},
+        first(suggested_action ORDER BY rank_, valid_from DESC, message_id) AS alert_action,
+        first(message_id ORDER BY rank_, valid_from DESC, message_id) AS alert_ref,
+        list_sort(list_distinct(list(message_id))) AS alert_refs
+    FROM matched GROUP BY target_id
+)
+SELECT {", ".join(columns)}
+FROM f LEFT JOIN alerts a ON a.target_id = f.target_id
+ORDER BY f.target_id
+"""
+
+
+FEATURE_SQL: dict[TargetKind, str] = {
+    "consignment": _watched("consignment", _CONSIGNMENT_SQL),
+    "traveller": _watched("traveller", _TRAVELLER_SQL),
+    "movement": _watched("movement", _MOVEMENT_SQL),
+}

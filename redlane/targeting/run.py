@@ -172,6 +172,22 @@ def worklist(db: Database, run_id: int | None = None, limit: int = 20) -> list[d
     return rows
 
 
+def reason_text(reason: dict[str, Any]) -> str:
+    """One reason as an officer reads it: 'SEA-ALERT v1 (+100) On a CIS alert or mode notice,
+    cites NL-MAR-0042 (specific_check)' or 'random control-group draw'."""
+    if "profile" not in reason:
+        return "random control-group draw"
+    text = (
+        f"{reason['profile']} v{reason['version']} (+{reason['weight']}) {reason.get('title', '')}"
+    )
+    cites = reason.get("cites")
+    if cites:
+        more = [m for m in cites.get("messages") or [] if m != cites["message"]]
+        also = f", also {', '.join(more)}" if more else ""
+        text += f", cites {cites['message']} ({cites.get('suggested_action')}{also})"
+    return text
+
+
 #: The purpose the audit log records for a worklist read when the reader gives none.
 WORKLIST_PURPOSE = "control selection (worklist)"
 

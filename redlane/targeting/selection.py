@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from redlane.targeting.catalogue import CITED_FIELDS
 from redlane.targeting.engine import Engine
 
 METHOD_PROFILES = "profiles"
@@ -113,17 +114,18 @@ def select(scored: pa.Table, engine: Engine, settings: SelectionSettings, seed: 
             status[ranked[room:]] = STATUS_OVER_CAPACITY
 
     chosen = np.flatnonzero(method != "")
-    hits = scored.column("hits").to_pylist()
+    take = pa.array(chosen, pa.int64())
+    hits = scored.column("hits").take(take).to_pylist()
+    citations = _citations(scored, take)
     reasons = [
         json.dumps(
-            [h.as_dict() for h in engine.reasons(hits[i])]
+            _profile_reasons(engine, hits[n], citations[n])
             if method[i] == METHOD_PROFILES
             else [{"method": METHOD_RANDOM, "seed": seed}]
         )
-        for i in chosen
+        for n, i in enumerate(chosen)
     ]
-    suggested = [_suggested(engine, hits[i]) for i in chosen]
-    take = pa.array(chosen, pa.int64())
+    suggested = [_suggested(engine, hits[n], citations[n]) for n in range(len(chosen))]
     return (
         pa.table(
             {
@@ -146,8 +148,42 @@ def select(scored: pa.Table, engine: Engine, settings: SelectionSettings, seed: 
     )
 
 
-def _suggested(engine: Engine, hit_indices: list[int]) -> str | None:
-    for hit in engine.reasons(hit_indices):
+def _citations(scored: pa.Table, take: pa.Array) -> list[dict[str, Any] | None]:
+    """Per chosen target, the alert or notice it matched on the watchlist (None if none)."""
+    if "alert_ref" not in scored.column_names:
+        return [None] * len(take)
+    rows = scored.select([c for c in CITED_FIELDS if c in scored.column_names]).take(take)
+    return [
+        {
+            "message": row["alert_ref"],
+            "suggested_action": row.get("alert_action"),
+            "messages": row.get("alert_refs") or [row["alert_ref"]],
+        }
+        if row["alert_ref"]
+        else None
+        for row in rows.to_pylist()
+    ]
+
+
+def _profile_reasons(
+    engine: Engine, hit_indices: list[int], citation: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """The hits as reasons; a hit of a watchlist profile cites the message it matched."""
+    return [
+        {**h.as_dict(), "cites": citation} if citation and h.cites_watchlist else h.as_dict()
+        for h in engine.reasons(hit_indices)
+    ]
+
+
+def _suggested(
+    engine: Engine, hit_indices: list[int], citation: dict[str, Any] | None = None
+) -> str | None:
+    """What to do with the target: what the matched alert or notice asks, when a watchlist
+    profile selected it (the sender's request comes first), else the strongest hit's action."""
+    reasons = engine.reasons(hit_indices)
+    if citation and citation["suggested_action"] and any(h.cites_watchlist for h in reasons):
+        return str(citation["suggested_action"])
+    for hit in reasons:
         if hit.suggested_action:
             return hit.suggested_action
     return None

@@ -1,0 +1,253 @@
+"""Sighting replies drafted from targeting hits on the watchlist.
+
+When a targeting run selects a target because it matched an alert or a notice (its reasons cite
+the message), the sender asked for a result: `draft_sightings_for_run` drafts one SIGHTING reply
+per cited message and run, naming what was selected, when and where, and which of the message's
+subjects it matched. Drafts wait in `sighting_drafts` for an officer to check and send them
+through the mailbox (which marks them sent); a target is reported once per message, however
+many runs select it again.
+
+    run = target(db, profiles, window)
+    drafts = draft_sightings_for_run(db, run.run_id)
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from redlane.exchange.model import Message, MessageKind
+from redlane.exchange.watchlist import WatchlistEntry, describe, entries
+from redlane.reference import place_label
+from redlane.screening.subjects import stored_subject_keys
+from redlane.security import audit
+from redlane.security.accounts import Actor, Capability, require
+from redlane.store.database import Database
+from redlane.store.schema import selections, sighting_drafts, sighting_targets
+
+DRAFT = "draft"
+SENT = "sent"
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One selection and the entries of one message it matched."""
+
+    selection: Mapping[str, Any]
+    """A row of the selections table (target, office, day, lane, score, run)."""
+    entries: tuple[WatchlistEntry, ...]
+
+
+@dataclass(frozen=True)
+class SightingDraft:
+    id: int
+    message_id: str
+    """The alert or notice it answers."""
+    addressee: str
+    """The agency that sent the alert or notice."""
+    run_id: int
+    status: str
+    created_at: datetime
+    message: Message
+
+
+def _line(seen: Seen) -> str:
+    s = seen.selection
+    matched = "; ".join(describe(e) for e in seen.entries)
+    return (
+        f"- {s['day']}, at {place_label(s['office'])}: {s['target_kind']} {s['target_ref']} "
+        f"({s['mode']}) selected for control, {s['lane']} lane, score {s['score']} "
+        f"(targeting run {s['run_id']}); it matched {matched}."
+    )
+
+
+def draft_sighting(seen: Sequence[Seen]) -> Message:
+    """The SIGHTING reply to one alert or notice for the selections that matched it: in reply
+    to the message, with the matched subjects as entities and the original's grading and
+    handling. Every `Seen` must be of the same message."""
+    if not seen or not all(s.entries for s in seen):
+        raise ValueError("seen: a sighting needs at least one selection with its matched entries")
+    first = seen[0].entries[0]
+    others = {e.message_id for s in seen for e in s.entries} - {first.message_id}
+    if others:
+        raise ValueError(
+            f"seen: a sighting answers one message, not {first.message_id} and {sorted(others)}"
+        )
+    subjects: dict[tuple[str, str], Any] = {}
+    for s in seen:
+        for e in s.entries:
+            subjects.setdefault((e.entity.kind.value, e.entity.identifier), e.entity)
+    named = ", ".join(f"{kind} {identifier}" for kind, identifier in subjects)
+    action = first.suggested_action.value.replace("_", " ")
+    facts = "\n".join(
+        [
+            f"Seen here on the subjects of {first.source_label} {first.message_id}:",
+            *(_line(s) for s in seen),
+            f"The {first.source_label} asked for: {action}.",
+        ]
+    )
+    return Message(
+        kind=MessageKind.SIGHTING,
+        subject=f"Sighting: {named} ({first.source_label} {first.message_id})",
+        facts=facts,
+        entities=list(subjects.values()),
+        grading=first.grading,
+        handling=first.handling,
+        in_reply_to=first.message_id,
+    )
+
+
+def _cited(reasons: str) -> list[str]:
+    """Message ids the reasons of a selection cite."""
+    found: list[str] = []
+    for reason in json.loads(reasons):
+        cites = reason.get("cites") if isinstance(reason, dict) else None
+        if cites:
+            found.extend(m for m in cites.get("messages") or [cites["message"]] if m not in found)
+    return found
+
+
+def _matched(
+    entries_of: Sequence[WatchlistEntry], keys: set[tuple[str, str, str, Any]], day: Any
+) -> tuple[WatchlistEntry, ...]:
+    """The entries in force on `day` whose key one of the target's subjects has (a subject
+    known with a date of birth matches only an entry with the same date)."""
+    return tuple(
+        e
+        for e in entries_of
+        if e.valid_from <= day <= e.valid_until
+        and any(
+            (k, s, v) == (e.entity.kind.value, e.scheme, e.key)
+            and (born is None or born == e.entity.date_of_birth)
+            for k, s, v, born in keys
+        )
+    )
+
+
+def draft_sightings_for_run(db: Database, run_id: int) -> list[SightingDraft]:
+    """Draft and store a sighting reply per message that the run's selections cite, for the
+    targets no earlier draft reported to that message. Returns the new drafts."""
+    with db.engine.connect() as conn:
+        rows = [
+            dict(r._mapping)
+            for r in conn.execute(
+                select(selections)
+                .where(selections.c.run_id == run_id, selections.c.reasons.contains('"cites"'))
+                .order_by(selections.c.id)
+            )
+        ]
+        reported = {
+            tuple(r)
+            for r in conn.execute(
+                select(
+                    sighting_targets.c.message_id,
+                    sighting_targets.c.target_kind,
+                    sighting_targets.c.target_id,
+                )
+            )
+        }
+    keys: dict[tuple[str, int], set[tuple[str, str, str, Any]]] = {}
+    for kind in {r["target_kind"] for r in rows}:
+        ids = [r["target_id"] for r in rows if r["target_kind"] == kind]
+        for k in stored_subject_keys(db, kind, ids).to_pylist():
+            keys.setdefault((kind, k["target_id"]), set()).add(
+                (k["entity_kind"], k["scheme"], k["key"], k["date_of_birth"])
+            )
+    by_message: dict[str, list[Seen]] = {}
+    known: dict[str, list[WatchlistEntry]] = {}
+    for row in rows:
+        for message_id in _cited(row["reasons"]):
+            if (message_id, row["target_kind"], row["target_id"]) in reported:
+                continue
+            if message_id not in known:
+                known[message_id] = entries(db, message_id)
+            target_keys = keys.get((row["target_kind"], row["target_id"]), set())
+            matched = _matched(known[message_id], target_keys, row["day"])
+            if matched:
+                by_message.setdefault(message_id, []).append(Seen(row, matched))
+    return [_store(db, run_id, seen) for seen in by_message.values()]
+
+
+def _store(db: Database, run_id: int, seen: list[Seen]) -> SightingDraft:
+    message = draft_sighting(seen)
+    first = seen[0].entries[0]
+    now = datetime.now(UTC)
+    with db.engine.begin() as conn:
+        result = conn.execute(
+            sighting_drafts.insert().values(
+                message_id=first.message_id,
+                addressee=first.sender_agency,
+                run_id=run_id,
+                body=message.model_dump_json(exclude_none=True),
+                status=DRAFT,
+                created_at=now,
+            )
+        )
+        key = result.inserted_primary_key
+        assert key is not None
+        draft_id = int(key[0])
+        conn.execute(
+            sighting_targets.insert(),
+            [
+                {
+                    "message_id": first.message_id,
+                    "target_kind": s.selection["target_kind"],
+                    "target_id": s.selection["target_id"],
+                    "draft_id": draft_id,
+                    "selection_id": s.selection["id"],
+                }
+                for s in seen
+            ],
+        )
+    return SightingDraft(
+        draft_id, first.message_id, first.sender_agency, run_id, DRAFT, now, message
+    )
+
+
+def _draft(row: Any) -> SightingDraft:
+    m = row._mapping
+    created = m["created_at"]
+    return SightingDraft(
+        m["id"],
+        m["message_id"],
+        m["addressee"],
+        m["run_id"],
+        m["status"],
+        created if created.tzinfo else created.replace(tzinfo=UTC),
+        Message.model_validate_json(m["body"]),
+    )
+
+
+def pending_drafts(db: Database) -> list[SightingDraft]:
+    """Drafts waiting for an officer to send them, oldest first."""
+    query = select(sighting_drafts).where(sighting_drafts.c.status == DRAFT)
+    with db.engine.connect() as conn:
+        return [_draft(r) for r in conn.execute(query.order_by(sighting_drafts.c.id))]
+
+
+def mark_sent(db: Database, draft_id: int, sent_message_id: str) -> None:
+    """Record that the mailbox sent a draft as message `sent_message_id`."""
+    with db.engine.begin() as conn:
+        done = conn.execute(
+            update(sighting_drafts)
+            .where(sighting_drafts.c.id == draft_id, sighting_drafts.c.status == DRAFT)
+            .values(status=SENT, sent_at=datetime.now(UTC), sent_message_id=sent_message_id)
+        )
+    if done.rowcount != 1:
+        raise ValueError(f"draft {draft_id}: no sighting draft waiting with that id")
+
+
+def audited_pending_drafts(
+    db: Database, actor: Actor, purpose: str = "sighting replies to send"
+) -> list[SightingDraft]:
+    """`pending_drafts` for someone who sends messages; audited, since drafts name subjects."""
+    require(actor, Capability.SEND_MESSAGES)
+    found = pending_drafts(db)
+    details = {"drafts": [d.id for d in found]}
+    audit.record(db, actor, audit.Action.READ, purpose, "sighting_drafts", "pending", details)
+    return found

@@ -1,0 +1,444 @@
+"""Alerts and notices into targeting: watchlist entries, the *_on_alert fields, selections that
+cite the message, and sighting replies drafted to the sender."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import make_consignment, make_movement, make_traveller, make_truck
+from pydantic import BaseModel
+from typer.testing import CliRunner
+
+from redlane.cli import app
+from redlane.exchange.model import (
+    Alert,
+    AlertCategory,
+    DataSubject,
+    Entity,
+    EntityKind,
+    Grading,
+    Handling,
+    Message,
+    MessageKind,
+    ModeNotice,
+    NoticeMode,
+    SuggestedAction,
+    Tlp,
+)
+from redlane.exchange.sightings import (
+    audited_pending_drafts,
+    draft_sightings_for_run,
+    mark_sent,
+    pending_drafts,
+)
+from redlane.exchange.watchlist import (
+    active_entries,
+    add_entries,
+    audited_active_entries,
+    audited_expire,
+    entries,
+    entries_from,
+    expire,
+)
+from redlane.intake.cuscar import write_cuscar
+from redlane.intake.pipeline import ingest, store_models
+from redlane.model import Conveyance, Equipment, Party, RoledParty
+from redlane.screening.normalise import (
+    identifier_key,
+    imo_key,
+    name_key,
+    person_key,
+    vessel_key,
+)
+from redlane.security import Service
+from redlane.security.accounts import Forbidden, User
+from redlane.security.audit import verify
+from redlane.store.database import Database
+from redlane.targeting import DuckDBEngine, Window, features_for, starter_profiles, target
+from redlane.targeting.run import reason_text, worklist
+
+SENT = datetime(2026, 10, 30, 9, 15, tzinfo=UTC)
+GRADING = Grading(source="2", intelligence="B", handling="C", conditions="No court use")
+NOTICE_ID = "ES-MAR-2026-0042"
+SENDER = "ES-SVA"
+
+
+def _notice(
+    mode: NoticeMode,
+    entities: list[Entity],
+    action: SuggestedAction = SuggestedAction.SPECIFIC_CHECK,
+    valid_until: date = date(2026, 12, 31),
+) -> Message:
+    return Message(
+        kind=MessageKind.MODE_NOTICE,
+        subject=f"{mode}-Info: suspect conveyance",
+        facts="Loaded in Guayaquil after a night call by a speedboat.",
+        entities=entities,
+        grading=GRADING,
+        handling=Handling(tlp=Tlp.AMBER, no_forward=True),
+        notice=ModeNotice(
+            mode=mode, next_place="NLRTM", expected_at=datetime(2026, 11, 2, 6, tzinfo=UTC),
+            suggested_action=action, valid_until=valid_until,
+        ),
+    )  # fmt: skip
+
+
+def _alert(entities: list[Entity], action: SuggestedAction) -> Message:
+    return Message(
+        kind=MessageKind.CIS_ALERT,
+        subject="CIS alert",
+        facts="Named in a seizure of 300 kg of cocaine.",
+        entities=entities,
+        grading=GRADING,
+        alert=Alert(
+            category=AlertCategory.BUSINESSES, suggested_action=action,
+            justification="Consignee of a seized container in 2025", valid_until=date(2027, 6, 1),
+        ),
+    )  # fmt: skip
+
+
+VESSEL = Entity(kind=EntityKind.VESSEL, identifier="IMO 931-9466", name="MSC EXAMPLE", country="PA")
+
+
+def _watch(db: Database, message_id: str, message: Message, sent: datetime = SENT) -> None:
+    add_entries(db, entries_from(message_id, SENDER, message, sent))
+
+
+def _store(db: Database, models: list[BaseModel]) -> None:
+    store_models(db, models[0].record, models)  # type: ignore[attr-defined]
+
+
+def _features(db: Database, kind: str) -> list[dict[str, Any]]:
+    return features_for(db, kind, Window()).to_pylist()  # type: ignore[arg-type]
+
+
+# --- the issue's end-to-end case --------------------------------------------------------------
+
+
+def test_a_mar_info_notice_on_an_imo_number_selects_the_manifest_and_drafts_a_sighting(
+    db: Database, tmp_path: Path
+) -> None:
+    notice = _notice(NoticeMode.MAR, [VESSEL])
+    _watch(db, NOTICE_ID, notice)
+    other = make_movement(
+        "SEA-2", conveyance=Conveyance(kind="vessel", name="OTHER SHIP", flag="LR", imo="9074729")
+    )
+    prepared = datetime(2026, 11, 1, 8, tzinfo=UTC)
+    text = write_cuscar(
+        make_movement("SEA-1"), [make_consignment(1), make_consignment(2)], sender="MSCU",
+        recipient="NLCUSTOMS", reference="A", prepared=prepared,
+    ) + write_cuscar(
+        other, [make_consignment(3, movement_ref="SEA-2")], sender="MSCU",
+        recipient="NLCUSTOMS", reference="B", prepared=prepared,
+    )  # fmt: skip
+    manifest = tmp_path / "manifest.edi"
+    manifest.write_text(text)
+    summary = ingest(db, manifest)
+    window = Window(batch_ids=tuple(f.batch_id for f in summary.files))
+
+    run = target(db, starter_profiles(), window)
+
+    cited = {
+        row["target_ref"]: row for row in run.selections.to_pylist() if "cites" in row["reasons"]
+    }
+    assert sorted(cited) == ["MEDU00000001", "MEDU00000002"]  # not the other vessel's bill
+    row = cited["MEDU00000001"]
+    assert (row["lane"], row["suggested_action"]) == ("red", "specific_check")
+    listed = {r["target_ref"]: r for r in worklist(db, run.run_id)}
+    reason = next(r for r in listed["MEDU00000001"]["reasons"] if r.get("cites"))
+    assert reason["profile"] == "SEA-ALERT"
+    assert reason["cites"] == {
+        "message": NOTICE_ID, "suggested_action": "specific_check", "messages": [NOTICE_ID],
+    }  # fmt: skip
+    assert f"cites {NOTICE_ID} (specific_check)" in reason_text(reason)
+
+    (draft,) = draft_sightings_for_run(db, run.run_id)
+    reply = draft.message
+    assert (draft.addressee, draft.message_id, draft.status) == (SENDER, NOTICE_ID, "draft")
+    assert (reply.kind, reply.in_reply_to) == (MessageKind.SIGHTING, NOTICE_ID)
+    assert reply.entities == [VESSEL] and reply.grading == GRADING
+    assert reply.handling.no_forward
+    assert "consignment MEDU00000001" in reply.facts and "MEDU00000002" in reply.facts
+    assert "2026-11-02" in reply.facts and "vessel imo IMO 931-9466" in reply.facts
+    assert "asked for: specific check" in reply.facts
+    assert [d.id for d in pending_drafts(db)] == [draft.id]
+
+    # Targeting the same manifest again reports nothing new to the sender.
+    again = target(db, starter_profiles(), window)
+    assert draft_sightings_for_run(db, again.run_id) == []
+    mark_sent(db, draft.id, "NL-2026-0100")
+    assert pending_drafts(db) == []
+    with pytest.raises(ValueError, match=f"draft {draft.id}: no sighting draft waiting"):
+        mark_sent(db, draft.id, "NL-2026-0101")
+
+
+# --- validity and expiry ----------------------------------------------------------------------
+
+
+def test_an_expired_entry_does_not_hit(db: Database) -> None:
+    _store(db, [make_consignment(1)])  # arrives 2026-11-02 on SEA-1
+    _store(db, [make_movement("SEA-1")])
+    _watch(db, "OLD", _notice(NoticeMode.MAR, [VESSEL], valid_until=date(2026, 11, 1)))
+    _watch(db, "LATE", _notice(NoticeMode.MAR, [VESSEL]), sent=datetime(2026, 11, 3, tzinfo=UTC))
+    (row,) = _features(db, "consignment")
+    assert row["vessel_on_alert"] is False and row["alert_ref"] is None
+    assert row["alert_refs"] == []
+
+    _watch(db, "LIVE", _notice(NoticeMode.MAR, [VESSEL]))
+    (row,) = _features(db, "consignment")
+    assert (row["vessel_on_alert"], row["alert_ref"]) == (True, "LIVE")
+
+    # Ended from the arrival day on: no hit that day, while a day before still would.
+    (ended,) = expire(db, "LIVE", date(2026, 11, 2), "vessel boarded at sea")
+    assert ended.valid_until == date(2026, 11, 1) and ended.expired_at is not None
+    assert [e.message_id for e in active_entries(db, date(2026, 11, 1))] == ["OLD", "LIVE"]
+    assert active_entries(db, date(2026, 11, 2)) == []
+    (row,) = _features(db, "consignment")
+    assert row["vessel_on_alert"] is False
+    assert expire(db, "LIVE", date(2026, 11, 20), "again") == []  # already over by then
+    with pytest.raises(ValueError, match="reason"):
+        expire(db, "OLD", date(2026, 11, 1), " ")
+
+
+# --- each kind of subject ----------------------------------------------------------------------
+
+
+def test_containers_and_parties_on_alert_mark_the_consignment(db: Database) -> None:
+    other = make_consignment(
+        2, equipment=[Equipment(number="MSKU1234565", seals=["S1"])],
+        parties=[RoledParty(role="consignee", name="Other Trading GmbH")],
+    )  # fmt: skip
+    _store(db, [make_consignment(1), other])  # c1: CSQU3054383, consignee Fresh Import BV
+    container = Entity(kind=EntityKind.CONTAINER, identifier="csqu 305438-3")
+    _watch(db, "CARGO-1", _notice(NoticeMode.CARGO, [container]))
+    company = Entity(kind=EntityKind.COMPANY, identifier="FRESH IMPORT B.V.", country="NL")
+    _watch(db, "CIS-1", _alert([company], SuggestedAction.DISCREET_SURVEILLANCE))
+    first, second = _features(db, "consignment")
+    assert (first["container_on_alert"], first["party_on_alert"]) == (True, True)
+    assert first["vessel_on_alert"] is False and first["vehicle_on_alert"] is False
+    # discreet surveillance is shown first: a check must not spoil another service's watch
+    assert (first["alert_action"], first["alert_ref"]) == ("discreet_surveillance", "CIS-1")
+    assert first["alert_refs"] == ["CARGO-1", "CIS-1"]
+    assert (second["container_on_alert"], second["party_on_alert"]) == (False, False)
+
+    engine = DuckDBEngine(starter_profiles())
+    scored = {r["target_id"]: r for r in engine.score("consignment", features_for(
+        db, "consignment", Window())).to_pylist()}  # fmt: skip
+    hit_ids = {engine.compiled.profiles[i].id for i in scored[first["target_id"]]["hits"]}
+    assert "SEA-WATCH" in hit_ids and "SEA-ALERT" not in hit_ids
+
+
+def test_a_person_party_is_found_by_name_in_any_order(db: Database) -> None:
+    _store(db, [make_consignment(1)])  # the freight payer is the person 'J. Doe'
+    person = Entity(kind=EntityKind.PERSON, identifier="DOE, J.", data_subject=DataSubject.SUSPECT)
+    _watch(db, "CIS-P", _alert([person], SuggestedAction.SPECIFIC_CHECK))
+    (row,) = _features(db, "consignment")
+    assert row["party_on_alert"] is False  # freight payers are not among the watched roles
+    _store(db, [make_consignment(2, parties=[
+        RoledParty(role="consignee", kind="person", name="J Doe"),
+    ])])  # fmt: skip
+    assert [r["party_on_alert"] for r in _features(db, "consignment")] == [False, True]
+
+
+def test_plates_and_the_haulier_of_a_truck(db: Database) -> None:
+    _store(db, [make_truck("ROAD-1")])  # plates 34ABC123 and trailer 34XY99, Anadolu Lojistik
+    other = make_truck("ROAD-2").model_copy(
+        update={"conveyance": Conveyance(kind="truck", operator=Party(name="Someone Else"))}
+    )
+    _store(db, [other])
+    trailer = Entity(kind=EntityKind.VEHICLE, identifier="34 xy-99", country="TR")
+    _watch(db, "BALKAN-1", _notice(NoticeMode.BALKAN, [trailer]))
+    first, second = _features(db, "movement")
+    assert (first["vehicle_on_alert"], first["party_on_alert"]) == (True, False)
+    assert first["alert_ref"] == "BALKAN-1" and second["vehicle_on_alert"] is False
+    haulier = Entity(kind=EntityKind.COMPANY, identifier="Anadolu  Lojistik.")
+    _watch(db, "CIS-H", _alert([haulier], SuggestedAction.SPECIFIC_CHECK))
+    first, second = _features(db, "movement")
+    assert first["party_on_alert"] is True and second["party_on_alert"] is False
+    run = target(db, starter_profiles(), Window())
+    (selected,) = [r for r in run.selections.to_pylist() if "ROAD-ALERT" in r["reasons"]]
+    assert selected["target_ref"] == "ROAD-1"
+
+
+def test_a_consignment_carried_by_a_watched_truck(db: Database) -> None:
+    _store(db, [make_truck("ROAD-1")])
+    _store(db, [make_consignment(1, mode="road", movement_ref="ROAD-1")])
+    _watch(db, "BALKAN-2", _notice(NoticeMode.BALKAN, [
+        Entity(kind=EntityKind.VEHICLE, identifier="34-ABC-123"),
+    ]))  # fmt: skip
+    (row,) = _features(db, "consignment")
+    assert row["vehicle_on_alert"] is True and row["vessel_on_alert"] is False
+
+
+def test_travellers_by_name_with_date_of_birth_or_by_document(db: Database) -> None:
+    _store(db, [make_traveller(1), make_traveller(2, given_names="JOHAN")])
+
+    # Anna Maria Eriksson, born 1974-08-12, passport L89890001
+    def person(identifier: str, born: date | None, name: str | None = None) -> Entity:
+        return Entity(
+            kind=EntityKind.PERSON, identifier=identifier, name=name, date_of_birth=born,
+            data_subject=DataSubject.SUSPECT,
+        )  # fmt: skip
+
+    _watch(db, "AIR-1", _notice(NoticeMode.AIR, [person("Anna-Maria Eriksson", date(1974, 8, 13))]))
+    assert [r["traveller_on_alert"] for r in _features(db, "traveller")] == [False, False]
+    _watch(db, "AIR-2", _notice(NoticeMode.AIR, [person("Eriksson Anna Maria", None)]))
+    assert [r["traveller_on_alert"] for r in _features(db, "traveller")] == [False, False]
+    _watch(
+        db, "AIR-3", _notice(NoticeMode.AIR, [person("ERIKSSON, anna maria", date(1974, 8, 12))])
+    )
+    assert [r["alert_ref"] for r in _features(db, "traveller")] == ["AIR-3", None]
+    _watch(db, "AIR-4", _notice(NoticeMode.AIR, [person("l8989 0002", None, "Johan Eriksson")]))
+    assert [r["alert_refs"] for r in _features(db, "traveller")] == [["AIR-3"], ["AIR-4"]]
+
+
+def test_a_yacht_known_by_name_or_call_sign(db: Database) -> None:
+    yacht = make_movement(
+        "YACHT-1", conveyance=Conveyance(kind="yacht", name="Sea Breeze II", flag="GB",
+                                         call_sign="MABC7"),
+    )  # fmt: skip
+    _store(db, [yacht])
+    _watch(db, "Y-1", _notice(NoticeMode.YACHT, [
+        Entity(kind=EntityKind.VESSEL, identifier="SEA BREEZE II"),
+    ]))  # fmt: skip
+    _watch(
+        db, "Y-2", _notice(NoticeMode.YACHT, [Entity(kind=EntityKind.VESSEL, identifier="mabc7")])
+    )
+    (row,) = _features(db, "movement")
+    assert row["vessel_on_alert"] is True and row["alert_refs"] == ["Y-1", "Y-2"]
+
+
+# --- normal forms --------------------------------------------------------------------------------
+
+
+def test_identifiers_and_names_are_compared_in_one_normal_form() -> None:
+    assert identifier_key(" msku 123456-5 ") == "MSKU1234565"
+    assert identifier_key("34-xy 99") == "34XY99"
+    assert imo_key("IMO 931-9466") == imo_key("imo9319466") == "9319466"
+    assert imo_key("12345") is None
+    assert vessel_key("IMO 9319466") == ("imo", "9319466")
+    assert vessel_key("352 001 234") == ("mmsi", "352001234")
+    assert vessel_key("3fab7") == ("call_sign", "3FAB7")
+    assert vessel_key("Sea Breeze II") == ("name", "sea breeze ii")
+    assert name_key("Fresh Import B.V.") == name_key("FRESH  IMPORT BV") == "fresh import bv"
+    assert name_key("Société Générale S.A.") == "societe generale sa"
+    assert name_key("Грузовой Порт") == name_key("ГРУЗОВОЙ  ПОРТ") != ""  # other scripts stay
+    assert person_key("ERIKSSON, Anna-Maria") == person_key("anna maria eriksson")
+
+
+def test_entries_from_a_message(db: Database) -> None:
+    master = Entity(
+        kind=EntityKind.PERSON, identifier="X1234567", name="Ivan Petrov",
+        date_of_birth=date(1970, 1, 2), data_subject=DataSubject.SUSPECT,
+    )  # fmt: skip
+    phone = Entity(kind=EntityKind.PHONE, identifier="+593 99 000 0000")
+    notice = _notice(NoticeMode.MAR, [VESSEL, master, phone, VESSEL])
+    made = entries_from(NOTICE_ID, SENDER, notice, SENT)
+    assert [(e.entity.kind, e.scheme, e.key) for e in made] == [
+        (EntityKind.VESSEL, "imo", "9319466"),
+        (EntityKind.PERSON, "document", "X1234567"),
+        (EntityKind.PERSON, "name", "ivan petrov"),
+    ]
+    assert {(e.mode, e.valid_from, e.valid_until, e.suggested_action) for e in made} == {
+        ("MAR", date(2026, 10, 30), date(2026, 12, 31), SuggestedAction.SPECIFIC_CHECK)
+    }
+    assert made[0].source_label == "MAR-Info notice"
+    assert add_entries(db, made) == 3
+    assert add_entries(db, made) == 0  # stored once, however often the mailbox stores it
+    assert [e.key for e in entries(db, NOTICE_ID)] == ["9319466", "X1234567", "ivan petrov"]
+    alert = entries_from(
+        "CIS-9", SENDER, _alert([VESSEL], SuggestedAction.SIGHTING_AND_REPORTING), SENT
+    )
+    assert (alert[0].mode, alert[0].source_label) == ("CIS", "CIS alert")
+
+
+def test_what_makes_no_entry_is_refused_with_the_reason() -> None:
+    report = Message(
+        kind=MessageKind.INTELLIGENCE_REPORT, subject="Report", facts="Seen.", grading=GRADING,
+        entities=[VESSEL],
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="message R-1: a intelligence_report is no CIS alert"):
+        entries_from("R-1", SENDER, report, SENT)
+    with pytest.raises(ValueError, match="sent_at needs a time zone"):
+        entries_from("N-1", SENDER, _notice(NoticeMode.MAR, [VESSEL]), datetime(2026, 10, 30))
+    late = SENT + timedelta(days=90)
+    with pytest.raises(ValueError, match="valid_until 2026-12-31 is before the day it was sent"):
+        entries_from("N-1", SENDER, _notice(NoticeMode.MAR, [VESSEL]), late)
+    blank = Entity(kind=EntityKind.COMPANY, identifier="...")
+    with pytest.raises(ValueError, match=r"company '\.\.\.' has no letters or digits"):
+        entries_from("N-2", SENDER, _alert([blank], SuggestedAction.SPECIFIC_CHECK), SENT)
+
+
+# --- who may read and end entries ----------------------------------------------------------------
+
+
+def test_reading_and_ending_entries_is_allowed_by_role_and_audited(db: Database) -> None:
+    _watch(db, NOTICE_ID, _notice(NoticeMode.MAR, [VESSEL]))
+    analyst = User(1, "ana", "Ana", "NL-FIOD", frozenset(), True)
+    with pytest.raises(Forbidden):
+        audited_active_entries(db, analyst, date(2026, 11, 2))
+    with pytest.raises(Forbidden):
+        audited_expire(db, analyst, NOTICE_ID, date(2026, 11, 2), "withdrawn")
+    service = Service("cli:test")
+    assert len(audited_active_entries(db, service, date(2026, 11, 2), "case 17")) == 1
+    assert len(audited_expire(db, service, NOTICE_ID, date(2026, 11, 2), "withdrawn")) == 1
+    assert audited_pending_drafts(db, service) == []
+    assert verify(db).ok
+
+
+# --- the command line --------------------------------------------------------------------------
+
+
+def test_watchlist_commands(tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'cli.db'}"
+    db = Database(database)
+    db.upgrade()
+    _watch(db, NOTICE_ID, _notice(NoticeMode.MAR, [VESSEL]))
+    _store(db, [make_consignment(1)])
+    _store(db, [make_movement("SEA-1")])
+    runner = CliRunner()
+    listed = runner.invoke(app, ["watchlist", "list", "--on", "2026-11-02", "--database", database])
+    assert listed.exit_code == 0, listed.output
+    assert NOTICE_ID in listed.output and "IMO 931-9466" in listed.output
+    targeted = runner.invoke(app, ["target", "--since", "2026-11-02", "--database", database])
+    assert targeted.exit_code == 0, targeted.output
+    assert "1 sighting replies drafted" in targeted.output
+    assert f"cites {NOTICE_ID}" in targeted.output.replace("\n", "")
+    drafts = runner.invoke(app, ["watchlist", "drafts", "--database", database])
+    assert f"in reply to {NOTICE_ID}" in drafts.output and "MEDU00000001" in drafts.output
+    ended = runner.invoke(app, [
+        "watchlist", "expire", NOTICE_ID, "--on", "2026-11-02", "--reason", "withdrawn",
+        "--database", database,
+    ])  # fmt: skip
+    assert ended.exit_code == 0 and "1 entries of" in ended.output
+    refused = runner.invoke(app, [
+        "watchlist", "expire", NOTICE_ID, "--reason", " ", "--database", database,
+    ])  # fmt: skip
+    assert refused.exit_code == 2 and "reason" in refused.output
+    db.dispose()
+
+
+# --- both engines ------------------------------------------------------------------------------
+
+
+def test_spark_scores_the_watchlist_fields_as_duckdb_does(db: Database) -> None:
+    pytest.importorskip("pyspark", reason="the Spark extra is not installed")
+    from redlane.targeting.spark import SparkEngine, local_session
+
+    _store(db, [make_consignment(1), make_consignment(2, movement_ref="SEA-9")])
+    _store(db, [make_movement("SEA-1")])
+    _watch(db, NOTICE_ID, _notice(NoticeMode.MAR, [VESSEL]))
+    table = features_for(db, "consignment", Window())
+    profiles = starter_profiles()
+    session = local_session()
+    try:
+        spark = SparkEngine(profiles, session=session).score("consignment", table).to_pylist()
+    finally:
+        session.stop()
+    duck = DuckDBEngine(profiles).score("consignment", table).to_pylist()
+    keys = ("target_id", "score", "lane", "alert_ref", "alert_action", "alert_refs")
+    assert [[r[k] for k in keys] for r in spark] == [[r[k] for k in keys] for r in duck]
+    assert [r["alert_ref"] for r in duck] == [NOTICE_ID, None]
