@@ -7,6 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import mutated_messages
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from redlane.cli import app
@@ -147,3 +150,39 @@ def test_a_table_of_a_shipped_layout_is_recognised_by_its_columns(tmp_path: Path
         unknown.write_text(header)
         with pytest.raises(FormatError, match="no single shipped mapping fits the columns"):
             detect_format(unknown)
+
+
+_CROSSING = (
+    "crossing_id,tractor_plate,tractor_country,haulier,origin,departed_at,border_post,"
+    "crossed_at,persons\n"
+    "ROAD-1,34ABC123,TR,Anadolu Lojistik,TRIST,2026-11-01T20:00:00Z,BGKPV,"
+    "2026-11-02T04:30:00Z,2\n"
+)
+_REPORT = json.dumps(
+    {"report_id": "Y-1", "name": "Blue", "flag": "VC", "mmsi": "375123456", "crew": 2,
+     "last_port": "VCKTN", "left_last_port_at": "2026-10-10T10:00:00Z", "next_port": "ESVGO",
+     "eta": "2026-11-02T09:00:00Z"}
+) + "\n"  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@settings(max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.sampled_from([(".csv", "truck_crossings"), (".jsonl", "yacht_reports")]),
+    mutated_messages([_CROSSING, _REPORT], ',"{}[]:\n\r\x00 0123456789ABTZ-.'),
+)
+def test_fuzz_tables_nothing_but_our_errors_escape(layout: tuple[str, str], text: str) -> None:
+    """Any bytes in a mapped table: rows are mapped and validated or refused, nothing raises."""
+    import tempfile
+
+    from redlane.intake.canonical import validate_chunk
+    from redlane.intake.tabular import mapped_rows, shipped_mapping
+
+    suffix, mapping = layout
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"table{suffix}"
+        path.write_text(text, encoding="utf-8")
+        records = list(mapped_rows(path, shipped_mapping(mapping)))
+        if records:
+            validate_chunk(records)
