@@ -822,9 +822,10 @@ def read(
         key = _data_key(conn, chosen, message_id)
         body = open_sealed(key, row.body, part_data(message_id, "body"))
         message = Message.model_validate_json(body)
-        _receipt(conn, who, message_id, "opened", moment)
-        names = _names(conn)
         originator = row.sender_agency_id == who.agency_id
+        if not originator:  # receipts tell the sender what its recipients did
+            _receipt(conn, who, message_id, "opened", moment)
+        names = _names(conn)
         query = select(deliveries.c.address).where(deliveries.c.message_id == message_id)
         if not originator:
             query = query.where(deliveries.c.address.in_(who.addresses))
