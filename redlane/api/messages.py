@@ -56,7 +56,7 @@ def _answers() -> Iterator[None]:
     except mailbox.Erased as exc:
         raise HTTPException(status.HTTP_410_GONE, str(exc)) from exc
     except (mailbox.MailboxError, AuditError) as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     except ConfigError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
 
