@@ -633,7 +633,9 @@ def serve(
     db = _open(database)
     db.upgrade()
     try:
-        api = create_app(db, kek=load_kek())
+        kek = load_kek()
+        mailbox.check_kek(db, kek)
+        api = create_app(db, kek=kek)
     except ConfigError as exc:
         raise _fail(exc) from exc
     uvicorn.run(api, host=host, port=port)

@@ -373,6 +373,9 @@ def test_bodies_are_encrypted_at_rest_and_bound_to_their_message(
     wrong = Kek(os.urandom(32))
     with pytest.raises(ConfigError, match=f"{KEK_SETTING}: message {first.id} was sealed under"):
         mailbox.read(db, anna, first.id, "x", kek=wrong)
+    mailbox.check_kek(db, kek)
+    with pytest.raises(ConfigError, match=f"{KEK_SETTING}: the stored messages are sealed"):
+        mailbox.check_kek(db, wrong)  # what `redlane serve` checks at start-up
 
     with db.engine.begin() as conn:  # a body copied onto another message does not open
         body = conn.execute(select(messages.c.body).where(messages.c.id == first.id)).scalar()

@@ -473,6 +473,18 @@ def _parse_entity(entity: str) -> tuple[EntityKind, str]:
     return chosen, identifier
 
 
+def check_kek(db: Database, kek: Kek) -> None:
+    """Stop start-up when the store's messages were sealed under another key than `kek`
+    (a ConfigError naming REDLANE_NODE_KEK_FILE and both fingerprints)."""
+    with db.engine.connect() as conn:
+        sealed = conn.execute(select(message_keys.c.kek_id).distinct().limit(5)).scalars().all()
+    if sealed and kek.id not in sealed:
+        raise ConfigError(
+            f"{KEK_SETTING}: the stored messages are sealed under key {', '.join(sealed)}, "
+            f"not under this key ({kek.id}); is it the node's key?"
+        )
+
+
 def _data_key(conn: Connection, kek: Kek, message_id: str) -> bytes:
     row = conn.execute(
         select(message_keys.c.kek_id, message_keys.c.wrapped_key).where(
@@ -1218,6 +1230,7 @@ __all__ = [
     "Refused",
     "Sent",
     "add_route",
+    "check_kek",
     "entity_key",
     "export",
     "forward",
