@@ -230,8 +230,9 @@ def main() -> None:
     parser.add_argument("--addressees", type=int, default=10)
     parser.add_argument("--inbox", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=300)
+    parser.add_argument("--sqlite-only", action="store_true", help="Skip PostgreSQL.")
     args = parser.parse_args()
-    backends = ["sqlite"] + (["postgresql"] if args.postgres else [])
+    backends = ["sqlite"] + (["postgresql"] if args.postgres and not args.sqlite_only else [])
     rows = []
     for backend in backends:
         print(f"{backend}: delivery", file=sys.stderr)

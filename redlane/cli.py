@@ -28,7 +28,7 @@ from rich.table import Table
 
 from redlane import security
 from redlane.api import create_app
-from redlane.config import NODE_KEY_SETTING, ConfigError
+from redlane.config import NODE_KEY_SETTING, ConfigError, api_token
 from redlane.demo import generate as generate_traffic
 from redlane.demo.controls import demo_recall, simulate_controls
 from redlane.demo.formats import ALL_SECTOR_FORMATS, SECTOR_FORMATS
@@ -633,9 +633,10 @@ def serve(
     db = _open(database)
     db.upgrade()
     try:
+        token = api_token()
         kek = load_kek()
         mailbox.check_kek(db, kek)
-        api = create_app(db, kek=kek)
+        api = create_app(db, token, kek=kek)
     except ConfigError as exc:
         raise _fail(exc) from exc
     uvicorn.run(api, host=host, port=port)

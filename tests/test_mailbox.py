@@ -459,6 +459,9 @@ def test_command_line(people: Database, tmp_path: Path) -> None:
     wrong = runner.invoke(cli, ["mailbox", "inbox", "--user", "anna", "--database", url, "--kek",
                                 str(tmp_path / "none.kek")])  # fmt: skip
     assert wrong.exit_code == 2 and KEK_SETTING in wrong.output
+    env = {"REDLANE_API_TOKEN": "a-long-enough-node-token-0123456789", KEK_SETTING: ""}
+    serve = runner.invoke(cli, ["serve", "--database", url], env=env)
+    assert serve.exit_code == 2 and f"{KEK_SETTING} is not set" in serve.output
 
 
 # --- the access-control matrix -----------------------------------------------------------
