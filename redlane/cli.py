@@ -7,12 +7,13 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import pyarrow.csv as pacsv
 import typer
+from pydantic import ValidationError
 from rich.columns import Columns
 from rich.console import Console
 from rich.progress import (
@@ -27,13 +28,14 @@ from rich.table import Table
 
 from redlane import security
 from redlane.api import create_app
-from redlane.config import NODE_KEY_SETTING, ConfigError
+from redlane.config import NODE_KEY_SETTING, ConfigError, api_token
 from redlane.demo import generate as generate_traffic
 from redlane.demo.controls import demo_recall, simulate_controls
 from redlane.demo.formats import ALL_SECTOR_FORMATS, SECTOR_FORMATS
-from redlane.exchange import stix
+from redlane.exchange import mailbox, stix
+from redlane.exchange.crypto import KEK_SETTING, Kek, generate_kek, load_kek
 from redlane.exchange.grading import GradingError, parse_grading
-from redlane.exchange.model import EntityKind
+from redlane.exchange.model import EntityKind, Message
 from redlane.exchange.sightings import audited_pending_drafts, draft_sightings_for_run
 from redlane.exchange.watchlist import (
     WATCHLIST_PURPOSE,
@@ -629,13 +631,17 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     database: DatabaseOption = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /docs); needs REDLANE_API_TOKEN."""
+    """Serve the HTTP API (OpenAPI at /docs); needs REDLANE_API_TOKEN and
+    REDLANE_NODE_KEK_FILE."""
     import uvicorn
 
     db = _open(database)
     db.upgrade()
     try:
-        api = create_app(db)
+        token = api_token()
+        kek = load_kek()
+        mailbox.check_kek(db, kek)
+        api = create_app(db, token, kek=kek)
     except ConfigError as exc:
         raise _fail(exc) from exc
     uvicorn.run(api, host=host, port=port)
@@ -970,6 +976,282 @@ def stix_import(
     for u in found.unmapped:
         console.print(f"not mapped: {u}", markup=False)
     console.print(f"{len(found.messages)} messages, {len(found.unmapped)} things not mapped")
+
+
+# --- exchange: the secure mailbox ----------------------------------------------------------
+
+mailbox_app = typer.Typer(help="The secure mailbox: messages between agencies and desks.")
+route_app = typer.Typer(help="Which agencies and desks serve a place (mode notices go there).")
+app.add_typer(mailbox_app, name="mailbox")
+mailbox_app.add_typer(route_app, name="route")
+
+UserOption = Annotated[
+    str,
+    typer.Option("--user", envvar="REDLANE_USER", help="Act as this user (their agency, desks)."),
+]
+KekOption = Annotated[
+    Path | None,
+    typer.Option("--kek", envvar=KEK_SETTING, help="The node's key encryption key file."),
+]
+MessagePurpose = Annotated[str, typer.Option(help="Why you do it (audited).")]
+ToOption = Annotated[
+    list[str], typer.Option("--to", help="Repeatable: agency or desk code (agency:X, desk:Y).")
+]
+
+
+def _mailbox_user(db: Database, username: str) -> security.User:
+    try:
+        return security.get_user(db, username)
+    except security.AccountError as exc:
+        raise _fail(exc) from exc
+
+
+def _message_file(path: Path) -> Message:
+    text = sys.stdin.read() if str(path) == "-" else path.read_text()
+    try:
+        return Message.model_validate_json(text)
+    except ValidationError as exc:
+        raise _fail(ValueError(f"{path}: not a message: {exc}")) from exc
+
+
+@contextmanager
+def _mailbox_errors() -> Iterator[None]:
+    try:
+        yield
+    except mailbox.NotFound as exc:
+        raise _fail(exc) from exc
+    except (mailbox.MailboxError, mailbox.Refused, mailbox.Erased, security.Forbidden,
+            ConfigError, audit.AuditError) as exc:  # fmt: skip
+        raise _fail(exc) from exc
+
+
+def _kek_file(path: Path | None) -> Kek:
+    try:
+        return load_kek(path)
+    except ConfigError as exc:
+        raise _fail(exc) from exc
+
+
+def _envelopes_table(title: str, rows: list[mailbox.Envelope]) -> Table:
+    table = Table(title=title)
+    for name in ("id", "sent", "kind", "from", "subject", "grading", "tlp", "due", "read"):
+        table.add_column(name)
+    for e in rows:
+        table.add_row(e.id, f"{e.sent_at:%Y-%m-%d %H:%M}", e.kind.value,
+                      e.sender + (f"/{e.sender_desk}" if e.sender_desk else ""), e.subject,
+                      e.grading, e.handling.tlp.value,
+                      f"{e.due_at:%Y-%m-%d %H:%M}" if e.due_at else "",
+                      "yes" if e.opened else "")  # fmt: skip
+    return table
+
+
+@mailbox_app.command("keygen")
+def mailbox_keygen(path: Annotated[Path, typer.Argument(help="Where to write the key.")]) -> None:
+    """Create the node's key encryption key (32 random bytes, mode 600); never overwrites."""
+    try:
+        kek = generate_kek(path)
+    except ConfigError as exc:
+        raise _fail(exc) from exc
+    console.print(f"key encryption key {kek.id} written to {path}; set {KEK_SETTING}={path}")
+
+
+@mailbox_app.command("send")
+def mailbox_send(
+    message: Annotated[Path, typer.Argument(help="The message as JSON ('-': standard input).")],
+    user: UserOption,
+    to: ToOption = [],  # noqa: B006
+    desk: Annotated[str | None, typer.Option(help="Send as this desk of yours.")] = None,
+    kek: KekOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Send a message (a JSON Message) to agencies and desks; mode notices also go to the
+    services routed for their next place."""
+    db = _open(database)
+    db.upgrade()
+    with _mailbox_errors():
+        sent = mailbox.send(db, _mailbox_user(db, user), _message_file(message), to, desk=desk,
+                            kek=_kek_file(kek))  # fmt: skip
+    due = f", due {sent.due_at:%Y-%m-%d %H:%M} UTC" if sent.due_at else ""
+    console.print(f"sent {sent.id} to {', '.join(sent.addressees)}{due}")
+
+
+@mailbox_app.command("inbox")
+def mailbox_inbox(
+    user: UserOption,
+    box: Annotated[str, typer.Option(help="received, sent or all.")] = "received",
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+    unread: Annotated[bool, typer.Option("--unread", help="Only what you have not opened.")] = (
+        False
+    ),
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    kek: KekOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Your messages, newest first."""
+    db = _open(database)
+    db.upgrade()
+    with _mailbox_errors():
+        reader = _mailbox_user(db, user)
+        rows = mailbox.inbox(
+            db, reader, box=cast(mailbox.Box, box), kind=kind, unread=unread, limit=limit,
+            offset=offset, kek=_kek_file(kek),
+        )  # fmt: skip
+    console.print(_envelopes_table(f"Messages of {user} ({box})", rows))
+
+
+@mailbox_app.command("read")
+def mailbox_read(
+    message_id: str,
+    user: UserOption,
+    purpose: MessagePurpose,
+    kek: KekOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Open a message (decrypted, receipted, audited); prints it as JSON."""
+    db = _open(database)
+    with _mailbox_errors():
+        opened = mailbox.read(db, _mailbox_user(db, user), message_id, purpose, kek=_kek_file(kek))
+    print(json.dumps(opened.to_dict(), indent=2, ensure_ascii=False))
+
+
+@mailbox_app.command("search")
+def mailbox_search(
+    user: UserOption,
+    purpose: MessagePurpose,
+    entity: Annotated[str | None, typer.Option(help="KIND:IDENTIFIER, e.g. vessel:9319466.")] = (
+        None
+    ),
+    kind: Annotated[str | None, typer.Option(help="Only this kind.")] = None,
+    since: Annotated[datetime | None, typer.Option(help="Sent at or after.")] = None,
+    until: Annotated[datetime | None, typer.Option(help="Sent before.")] = None,
+    sender: Annotated[str | None, typer.Option(help="Sending agency.")] = None,
+    kek: KekOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Messages you may see, by entity, kind, time and sender (audited)."""
+    db = _open(database)
+    with _mailbox_errors():
+        reader = _mailbox_user(db, user)
+        rows = mailbox.search(
+            db, reader, purpose, entity=entity, kind=kind, since=since, until=until,
+            sender=sender, kek=_kek_file(kek),
+        )  # fmt: skip
+    console.print(_envelopes_table("Search", rows))
+
+
+@mailbox_app.command("forward")
+def mailbox_forward(
+    message_id: str,
+    user: UserOption,
+    purpose: MessagePurpose,
+    to: ToOption,
+    database: DatabaseOption = None,
+) -> None:
+    """Forward a message within what the sender's handling allows (audited)."""
+    db = _open(database)
+    with _mailbox_errors():
+        done = mailbox.forward(db, _mailbox_user(db, user), message_id, to, purpose)
+    console.print(f"forwarded to {', '.join(done.to)} ({', '.join(done.rules)})")
+
+
+@mailbox_app.command("reply")
+def mailbox_reply(
+    message_id: str,
+    message: Annotated[Path, typer.Argument(help="The reply as JSON ('-': standard input).")],
+    user: UserOption,
+    to: ToOption = [],  # noqa: B006
+    kek: KekOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Answer a message in its thread (to its sender, and to --to)."""
+    db = _open(database)
+    with _mailbox_errors():
+        sent = mailbox.reply(db, _mailbox_user(db, user), message_id, _message_file(message), to,
+                             kek=_kek_file(kek))  # fmt: skip
+    console.print(f"replied {sent.id} to {', '.join(sent.addressees)}")
+
+
+@mailbox_app.command("overdue")
+def mailbox_overdue(
+    user: UserOption, kek: KekOption = None, database: DatabaseOption = None
+) -> None:
+    """Requests to your agency or desks past their due time without your agency's reply."""
+    db = _open(database)
+    with _mailbox_errors():
+        rows = mailbox.overdue(db, _mailbox_user(db, user), kek=_kek_file(kek))
+    console.print(_envelopes_table("Overdue requests", rows))
+
+
+@mailbox_app.command("export")
+def mailbox_export(
+    message_id: str,
+    user: UserOption,
+    purpose: MessagePurpose,
+    out: Annotated[Path, typer.Option(help="Where to write the JSON document.")],
+    kek: KekOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Write a message out of redlane as JSON, unless its handling forbids (audited)."""
+    db = _open(database)
+    with _mailbox_errors():
+        document = mailbox.export(db, _mailbox_user(db, user), message_id, purpose,
+                                  kek=_kek_file(kek))  # fmt: skip
+    out.write_text(json.dumps(document, indent=2, ensure_ascii=False))
+    console.print(f"message {message_id} ({document['marking']}) written to {out}")
+
+
+@mailbox_app.command("receipts")
+def mailbox_receipts(message_id: str, user: UserOption, database: DatabaseOption = None) -> None:
+    """Deliveries and opened/actioned receipts of a message."""
+    db = _open(database)
+    with _mailbox_errors():
+        rows = mailbox.receipts_of(db, _mailbox_user(db, user), message_id)
+    table = Table(title=f"Receipts of {message_id}")
+    for name in ("address", "user", "receipt", "at"):
+        table.add_column(name)
+    for r in rows:
+        table.add_row(r.address, r.user or "", r.kind, f"{(r.at or r.delivered_at):%Y-%m-%d %H:%M}")
+    console.print(table)
+
+
+@route_app.command("add")
+def route_add(
+    place: Annotated[str, typer.Argument(help="UN/LOCODE, e.g. NLRTM.")],
+    to: Annotated[str, typer.Option("--to", help="Agency or desk code serving the place.")],
+    database: DatabaseOption = None,
+) -> None:
+    """Route mode notices for conveyances next at PLACE to an agency or desk."""
+    db = _open(database)
+    db.upgrade()
+    with _mailbox_errors():
+        console.print(f"route {mailbox.add_route(db, place, to)}")
+
+
+@route_app.command("remove")
+def route_remove(
+    place: str,
+    to: Annotated[str, typer.Option("--to", help="Agency or desk code.")],
+    database: DatabaseOption = None,
+) -> None:
+    """Remove a route."""
+    db = _open(database)
+    with _mailbox_errors():
+        mailbox.remove_route(db, place, to)
+    console.print(f"route {place} -> {to} removed")
+
+
+@route_app.command("list")
+def route_list(database: DatabaseOption = None) -> None:
+    """The routes: which agencies and desks serve which places."""
+    db = _open(database)
+    db.upgrade()
+    table = Table(title="Routes")
+    table.add_column("place")
+    table.add_column("addressee")
+    for place, label in mailbox.list_routes(db):
+        table.add_row(place, label)
+    console.print(table)
 
 
 if __name__ == "__main__":

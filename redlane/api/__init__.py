@@ -14,6 +14,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from redlane.config import api_token
+from redlane.exchange.crypto import Kek
 from redlane.security.accounts import Actor, Capability, Forbidden, Service, require
 from redlane.security.auth import TOKEN_PREFIX, AuthenticationError, authenticate_token
 from redlane.store.database import Database
@@ -42,8 +43,11 @@ def _authorised(
     )
 
 
-def create_app(db: Database, token: str | None = None) -> FastAPI:
-    """The API over one store; the token defaults to REDLANE_API_TOKEN (required)."""
+def create_app(db: Database, token: str | None = None, kek: Kek | None = None) -> FastAPI:
+    """The API over one store; the token defaults to REDLANE_API_TOKEN (required). The
+    mailbox's key encryption key `kek` defaults to REDLANE_NODE_KEK_FILE, read at its first use
+    (`redlane serve` reads it at start-up)."""
+    from redlane.api.messages import router as messages_router
     from redlane.api.targeting import router as targeting_router
 
     app = FastAPI(
@@ -53,7 +57,9 @@ def create_app(db: Database, token: str | None = None) -> FastAPI:
     )
     app.state.db = db
     app.state.token = api_token(token)
+    app.state.kek = kek
     app.include_router(targeting_router)
+    app.include_router(messages_router)
     return app
 
 

@@ -144,7 +144,8 @@ def entries_from(
     return list(entries.values())
 
 
-def _row(entry: WatchlistEntry, now: datetime) -> dict[str, Any]:
+def entry_row(entry: WatchlistEntry, now: datetime) -> dict[str, Any]:
+    """The store row of an entry added at `now`."""
     return {
         "message_id": entry.message_id,
         "sender_agency": entry.sender_agency,
@@ -197,7 +198,7 @@ def add_entries(db: Database, entries: Iterable[WatchlistEntry]) -> int:
             tuple(r)
             for r in conn.execute(select(*columns).where(watchlist.c.message_id.in_(messages)))
         }
-        rows = [_row(e, now) for k, e in wanted.items() if k not in stored]
+        rows = [entry_row(e, now) for k, e in wanted.items() if k not in stored]
         if rows:
             conn.execute(watchlist.insert(), rows)
     return len(rows)

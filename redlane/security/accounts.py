@@ -51,7 +51,9 @@ class Capability(StrEnum):
     RECORD_RESULTS = "record_results"
     MANAGE_PROFILES = "manage_profiles"
     APPROVE_PROFILES = "approve_profiles"
+    READ_MESSAGES = "read_messages"
     SEND_MESSAGES = "send_messages"
+    EXPORT_MESSAGES = "export_messages"
     RELEASE_MESSAGES = "release_messages"
     COORDINATE_OPERATIONS = "coordinate_operations"
     MANAGE_ACCOUNTS = "manage_accounts"
@@ -62,16 +64,34 @@ class Capability(StrEnum):
 #: (separation of duties); supervisors approve and release what others draft.
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
     Role.TARGETER: frozenset(
-        {Capability.READ_WORKLIST, Capability.MANAGE_PROFILES, Capability.RECORD_RESULTS}
+        {
+            Capability.READ_WORKLIST,
+            Capability.MANAGE_PROFILES,
+            Capability.RECORD_RESULTS,
+            Capability.READ_MESSAGES,
+        }
     ),
-    Role.OFFICER: frozenset({Capability.READ_WORKLIST, Capability.RECORD_RESULTS}),
-    Role.INTELLIGENCE_OFFICER: frozenset({Capability.SEND_MESSAGES}),
-    Role.COORDINATOR: frozenset({Capability.SEND_MESSAGES, Capability.COORDINATE_OPERATIONS}),
+    Role.OFFICER: frozenset(
+        {Capability.READ_WORKLIST, Capability.RECORD_RESULTS, Capability.READ_MESSAGES}
+    ),
+    Role.INTELLIGENCE_OFFICER: frozenset(
+        {Capability.READ_MESSAGES, Capability.SEND_MESSAGES, Capability.EXPORT_MESSAGES}
+    ),
+    Role.COORDINATOR: frozenset(
+        {
+            Capability.READ_MESSAGES,
+            Capability.SEND_MESSAGES,
+            Capability.EXPORT_MESSAGES,
+            Capability.COORDINATE_OPERATIONS,
+        }
+    ),
     Role.SUPERVISOR: frozenset(
         {
             Capability.READ_WORKLIST,
             Capability.APPROVE_PROFILES,
+            Capability.READ_MESSAGES,
             Capability.SEND_MESSAGES,
+            Capability.EXPORT_MESSAGES,
             Capability.RELEASE_MESSAGES,
             Capability.READ_AUDIT,
         }

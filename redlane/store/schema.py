@@ -25,6 +25,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -520,4 +521,109 @@ sighting_targets = Table(
     Column("target_id", BigInteger, primary_key=True, autoincrement=False),
     Column("draft_id", Integer, ForeignKey("sighting_drafts.id"), nullable=False),
     Column("selection_id", BigInteger, nullable=False),
+)
+
+# --- exchange: the secure mailbox ------------------------------------------------------------
+#
+# A message's searchable columns hold only what listing, search and need-to-know need; what it
+# says (subject, facts, assessment, entities, parts) is sealed in `subject` and `body` with the
+# message's own data key, itself sealed by the node's key encryption key in `message_keys`.
+# Addresses are "a<agency id>" (every user of the agency) or "d<desk id>" (the desk's members).
+
+messages = Table(
+    "messages",
+    metadata,
+    # time-ordered (48-bit milliseconds) then 80 random bits: appends to the B-tree, not guessable
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(24), nullable=False),
+    Column("sender_agency_id", Integer, ForeignKey("agencies.id"), nullable=False),
+    Column("sender_desk_id", Integer, ForeignKey("desks.id")),
+    Column("author", String(64), nullable=False),
+    Column("sent_at", DateTime(timezone=True), nullable=False),
+    Column("thread_id", String(32), nullable=False),
+    Column("in_reply_to", String(32)),
+    Column("operation", String(64)),
+    Column("grading", String(3), nullable=False),
+    Column("tlp", String(16), nullable=False),
+    Column("no_forward", Boolean, nullable=False),
+    Column("no_court_use", Boolean, nullable=False),
+    Column("no_export", Boolean, nullable=False),
+    Column("urgency", String(16)),
+    Column("due_at", DateTime(timezone=True)),
+    Column("valid_until", Date),
+    Column("notice_mode", String(8)),
+    Column("next_place", String(5)),
+    Column("subject", LargeBinary, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Index(None, "sender_agency_id", "sent_at"),
+    Index(None, "thread_id", "sent_at"),
+    Index(None, "in_reply_to"),
+)
+
+#: The wrapped data key of each message: deleting the row erases the message for good.
+message_keys = Table(
+    "message_keys",
+    metadata,
+    Column("message_id", String(32), ForeignKey("messages.id"), primary_key=True),
+    Column("kek_id", String(16), nullable=False),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+#: Subject entities for search: kind and normalised identifier, personal ones as keyed hashes.
+message_entities = Table(
+    "message_entities",
+    metadata,
+    Column("message_id", String(32), ForeignKey("messages.id"), primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Index(None, "kind", "key", "message_id"),
+)
+
+forwards = Table(
+    "forwards",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(32), ForeignKey("messages.id"), nullable=False),
+    Column("by_user", String(64), nullable=False),
+    Column("by_agency_id", Integer, ForeignKey("agencies.id"), nullable=False),
+    Column("to_address", String(16), nullable=False),
+    Column("to_agency_id", Integer, ForeignKey("agencies.id"), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("allowed", Boolean, nullable=False),
+    # the rule that allowed or refused it (e.g. "tlp:green", "no_forward")
+    Column("rule", String(32), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Index(None, "message_id"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("message_id", String(32), ForeignKey("messages.id"), primary_key=True),
+    Column("address", String(16), primary_key=True),
+    Column("agency_id", Integer, ForeignKey("agencies.id"), nullable=False),
+    Column("desk_id", Integer, ForeignKey("desks.id")),
+    Column("delivered_at", DateTime(timezone=True), nullable=False),
+    Column("forward_id", Integer, ForeignKey("forwards.id")),
+    # the inbox: an address's deliveries newest first, without touching the table
+    Index(None, "address", "delivered_at", "message_id"),
+)
+
+#: Per user: opened (first read), actioned (replied to or marked done). Delivery is per address.
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("message_id", String(32), ForeignKey("messages.id"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
+    Column("kind", String(12), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+#: Which addresses serve a place: mode notices for a conveyance next at `place` go to them.
+routes = Table(
+    "routes",
+    metadata,
+    Column("place", String(5), primary_key=True),
+    Column("address", String(16), primary_key=True),
 )

@@ -1,0 +1,1271 @@
+"""The secure mailbox: send, list, read, search, forward, reply, export, receipts, overdue.
+
+Need-to-know is enforced in the queries themselves: a user sees a message only when their
+agency sent it, their agency or a desk they are a member of is an addressee, or it was
+delivered to one of those by a permitted forward; and only while their roles hold
+`read_messages` (administrators do not read operational data). Every query that returns a
+message carries that condition in its WHERE clause, so a message the user may not see cannot
+come back from it: it answers `NotFound`, exactly as a message that does not exist.
+
+Bodies and subjects are sealed with a key per message (`redlane.exchange.crypto`); reads,
+searches, forwards and exports are audited with user and purpose (`redlane.security.audit`).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import ValidationError
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    delete,
+    exists,
+    false,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+)
+
+from redlane.config import ConfigError
+from redlane.exchange.crypto import (
+    KEK_SETTING,
+    DecryptionError,
+    Kek,
+    load_kek,
+    new_data_key,
+    open_sealed,
+    part_data,
+    seal,
+)
+from redlane.exchange.handling import Decision, export_decision, forward_decision
+from redlane.exchange.model import EntityKind, Handling, Message, MessageKind, Tlp
+from redlane.exchange.watchlist import entries_from, entry_row
+from redlane.security import audit
+from redlane.security.accounts import Actor, Capability, Forbidden, User, require
+from redlane.store.database import Database
+from redlane.store.schema import (
+    agencies,
+    deliveries,
+    desk_members,
+    desks,
+    forwards,
+    message_entities,
+    message_keys,
+    messages,
+    receipts,
+    routes,
+    users,
+    watchlist,
+)
+
+NOT_FOUND = "no such message"
+OBJECT_KIND = "message"
+MAX_LIMIT = 500
+_ID = re.compile(r"^[0-9a-f]{32}$")
+#: Identifiers of conveyances, containers and businesses are indexed as they are (normalised);
+#: the others name or locate people and are indexed as keyed hashes (see crypto.Kek.blind).
+CLEAR_KINDS = frozenset(
+    {EntityKind.VESSEL, EntityKind.AIRCRAFT, EntityKind.CONTAINER, EntityKind.COMPANY}
+)
+Box = Literal["received", "sent", "all"]
+
+
+class MailboxError(ValueError):
+    """Bad input to the mailbox; the message names the field and the reason."""
+
+
+class NotFound(LookupError):
+    """No such message, or none the user may see: the two are never told apart."""
+
+    def __init__(self) -> None:
+        super().__init__(NOT_FOUND)
+
+
+class Refused(PermissionError):
+    """The sender's handling does not allow it; `decision` names the rule."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(f"refused by the sender's handling ({decision.rule}): {decision.reason}")
+        self.decision = decision
+
+
+class Erased(LookupError):
+    """The message's key was destroyed (retention): its content is gone for good."""
+
+
+# --- who is asking -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Who:
+    actor: Actor
+    user_id: int | None
+    agency_id: int | None
+    addresses: tuple[str, ...]
+    can_read: bool
+
+
+def _who(conn: Connection, actor: Actor) -> _Who:
+    """The actor's agency and the addresses they read (their agency's and their desks'),
+    read from the store now, so that a desk left a minute ago no longer counts."""
+    if actor.agency is None:
+        return _Who(actor, None, None, (), False)
+    agency_id = conn.execute(select(agencies.c.id).where(agencies.c.code == actor.agency)).scalar()
+    if agency_id is None:
+        return _Who(actor, None, None, (), False)
+    addresses = [f"a{agency_id}"]
+    user_id = None
+    if isinstance(actor, User):
+        user_id = conn.execute(
+            select(users.c.id).where(
+                users.c.username == actor.username, users.c.agency_id == agency_id
+            )
+        ).scalar()
+        if user_id is None:
+            return _Who(actor, None, None, (), False)
+        addresses += [
+            f"d{d}"
+            for (d,) in conn.execute(
+                select(desk_members.c.desk_id).where(desk_members.c.user_id == user_id)
+            )
+        ]
+    return _Who(actor, user_id, int(agency_id), tuple(addresses),
+                actor.can(Capability.READ_MESSAGES))  # fmt: skip
+
+
+def _visible(who: _Who) -> ColumnElement[bool]:
+    """The need-to-know condition on `messages`, for every query that returns messages."""
+    if not who.can_read or who.agency_id is None:
+        return false()
+    return or_(
+        messages.c.sender_agency_id == who.agency_id,
+        exists().where(
+            deliveries.c.message_id == messages.c.id,
+            deliveries.c.address.in_(who.addresses),
+        ),
+    )
+
+
+def _visible_row(conn: Connection, who: _Who, message_id: str) -> Any:
+    if not _ID.match(message_id):
+        raise NotFound()
+    row = conn.execute(select(messages).where(messages.c.id == message_id, _visible(who))).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def require_visible(db: Database, actor: Actor, message_id: str) -> None:
+    """NotFound unless `actor` may see the message: for parts stored elsewhere (attachments),
+    whose reads must answer as the message does."""
+    with db.engine.connect() as conn:
+        _visible_row(conn, _who(conn, actor), message_id)
+
+
+# --- addresses ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Address:
+    address: str
+    agency_id: int
+    desk_id: int | None
+    label: str
+    """`agency:CODE` or `desk:CODE`."""
+
+
+@dataclass
+class _Names:
+    agency: dict[int, str]
+    country: dict[int, str]
+    desk: dict[int, tuple[str, int]]
+
+    def label(self, address: str) -> str:
+        number = int(address[1:])
+        if address[0] == "a":
+            return f"agency:{self.agency[number]}"
+        return f"desk:{self.desk[number][0]}"
+
+
+def _names(conn: Connection) -> _Names:
+    found = _Names({}, {}, {})
+    for agency_id, code, country in conn.execute(
+        select(agencies.c.id, agencies.c.code, agencies.c.country)
+    ):
+        found.agency[agency_id] = code
+        found.country[agency_id] = country
+    for desk_id, code, agency_id in conn.execute(
+        select(desks.c.id, desks.c.code, desks.c.agency_id)
+    ):
+        found.desk[desk_id] = (code, agency_id)
+    return found
+
+
+def _resolve(conn: Connection, wanted: Iterable[str], what: str = "to") -> list[Address]:
+    """Addresses from `agency:CODE`, `desk:CODE` or a bare code (an agency, else a desk)."""
+    names = _names(conn)
+    agency_ids = {code: i for i, code in names.agency.items()}
+    desk_ids = {code: (i, a) for i, (code, a) in names.desk.items()}
+    found: dict[str, Address] = {}
+    for raw in wanted:
+        text = raw.strip()
+        prefix, _, code = text.rpartition(":")
+        code = code.strip().upper()
+        prefix = prefix.strip().lower()
+        if prefix not in ("", "agency", "desk"):
+            raise MailboxError(f"{what}: {raw!r} is not an agency or desk code (agency:CODE)")
+        is_agency = prefix in ("", "agency") and code in agency_ids
+        is_desk = prefix in ("", "desk") and code in desk_ids
+        if is_agency and is_desk:
+            raise MailboxError(
+                f"{what}: {code} is both an agency and a desk; write agency:{code} or desk:{code}"
+            )
+        if is_agency:
+            address = Address(f"a{agency_ids[code]}", agency_ids[code], None, f"agency:{code}")
+        elif is_desk:
+            desk_id, agency_id = desk_ids[code]
+            address = Address(f"d{desk_id}", agency_id, desk_id, f"desk:{code}")
+        else:
+            raise MailboxError(
+                f"{what}: no agency or desk {raw!r} (see `redlane agency list`, "
+                "`redlane desk list`)"
+            )
+        found.setdefault(address.address, address)
+    return list(found.values())
+
+
+def add_route(db: Database, place: str, to: str) -> str:
+    """Mode notices for a conveyance next at `place` (UN/LOCODE) go to `to` (an agency or
+    desk) as well as to their explicit addressees. Returns the route's label."""
+    from redlane.reference import places
+
+    code = place.strip().upper()
+    if code not in places():
+        raise MailboxError(f"place: {place!r} is not a known UN/LOCODE (e.g. NLRTM)")
+    with db.engine.begin() as conn:
+        (address,) = _resolve(conn, [to])
+        known = conn.execute(
+            select(routes).where(routes.c.place == code, routes.c.address == address.address)
+        ).first()
+        if known is None:
+            conn.execute(insert(routes).values(place=code, address=address.address))
+    return f"{code} -> {address.label}"
+
+
+def remove_route(db: Database, place: str, to: str) -> None:
+    with db.engine.begin() as conn:
+        (address,) = _resolve(conn, [to])
+        conn.execute(
+            delete(routes).where(
+                routes.c.place == place.strip().upper(), routes.c.address == address.address
+            )
+        )
+
+
+def list_routes(db: Database) -> list[tuple[str, str]]:
+    """(place, addressee) pairs, by place."""
+    with db.engine.connect() as conn:
+        names = _names(conn)
+        rows = conn.execute(select(routes).order_by(routes.c.place, routes.c.address))
+        return [(r.place, names.label(r.address)) for r in rows]
+
+
+# --- what comes back ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What a listing shows of a message: its headers and subject, never its body."""
+
+    id: str
+    kind: MessageKind
+    sender: str
+    sender_desk: str | None
+    sent_at: datetime
+    thread_id: str
+    in_reply_to: str | None
+    operation: str | None
+    grading: str
+    handling: Handling
+    subject: str
+    due_at: datetime | None = None
+    valid_until: date | None = None
+    delivered_at: datetime | None = None
+    """When it reached the reader's address (None for what their agency sent)."""
+    opened: bool = False
+    """Whether the reader opened it."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "sender": self.sender,
+            "sender_desk": self.sender_desk,
+            "sent_at": self.sent_at.isoformat(),
+            "thread_id": self.thread_id,
+            "in_reply_to": self.in_reply_to,
+            "operation": self.operation,
+            "grading": self.grading,
+            "handling": self.handling.model_dump(mode="json"),
+            "subject": self.subject,
+            "due_at": self.due_at.isoformat() if self.due_at else None,
+            "valid_until": self.valid_until.isoformat() if self.valid_until else None,
+            "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
+            "opened": self.opened,
+        }
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A message as read: its envelope, its content, and whom it went to. The full list of
+    addressees and the author are shown to the sending agency only; a recipient sees its own
+    addresses (recipients need not learn of each other)."""
+
+    envelope: Envelope
+    message: Message
+    author: str | None
+    addressees: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.envelope.to_dict(),
+            "author": self.author,
+            "addressees": self.addressees,
+            "message": self.message.model_dump(mode="json"),
+        }
+
+
+@dataclass(frozen=True)
+class Sent:
+    id: str
+    thread_id: str
+    sent_at: datetime
+    due_at: datetime | None
+    addressees: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "thread_id": self.thread_id,
+            "sent_at": self.sent_at.isoformat(),
+            "due_at": self.due_at.isoformat() if self.due_at else None,
+            "addressees": self.addressees,
+        }
+
+
+@dataclass(frozen=True)
+class Receipt:
+    address: str
+    delivered_at: datetime
+    user: str | None = None
+    kind: Literal["delivered", "opened", "actioned"] = "delivered"
+    at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "address": self.address,
+            "delivered_at": self.delivered_at.isoformat(),
+            "user": self.user,
+            "kind": self.kind,
+            "at": (self.at or self.delivered_at).isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class Forwarded:
+    to: list[str]
+    rules: list[str]
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _now(now: datetime | None) -> datetime:
+    return _utc(now or datetime.now(UTC))
+
+
+def new_id(moment: datetime) -> str:
+    """48 bits of milliseconds then 80 random bits, in hex: ordered in time, not guessable."""
+    return f"{int(moment.timestamp() * 1000):012x}{secrets.token_hex(10)}"
+
+
+def _purpose(purpose: str) -> str:
+    if not purpose or not purpose.strip():
+        raise MailboxError("purpose: say why (a case number, 'targeting'...); it is audited")
+    return purpose.strip()
+
+
+@contextmanager
+def _durable(db: Database) -> Iterator[Connection]:
+    """A transaction whose commit survives a crash of the machine, not only of redlane: on
+    SQLite the WAL is synced at this commit (the store's default is synced at checkpoints)."""
+    with db.engine.connect() as conn:
+        if db.is_sqlite:
+            conn.exec_driver_sql("PRAGMA synchronous=FULL")
+            conn.commit()
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if db.is_sqlite:
+                conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+                conn.commit()
+
+
+def _kek(kek: Kek | None) -> Kek:
+    return kek if kek is not None else load_kek()
+
+
+def _fold(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", plain).split())
+
+
+def normalise(kind: EntityKind, identifier: str) -> str:
+    """The form an identifier is indexed and searched under: IMO digits, ISO 6346 and plate
+    letters without spaces, phone digits with their +, names folded (accents, case, marks)."""
+    text = identifier.strip()
+    if kind == EntityKind.VESSEL:
+        text = re.sub(r"^IMO", "", text.upper().replace(" ", ""))
+        return re.sub(r"[^0-9A-Z]", "", text)
+    if kind in (EntityKind.CONTAINER, EntityKind.AIRCRAFT, EntityKind.VEHICLE):
+        return re.sub(r"[^0-9A-Z]", "", _fold(text).upper())
+    if kind == EntityKind.PHONE:
+        digits = re.sub(r"[^0-9+]", "", text)
+        return "+" + digits[2:] if digits.startswith("00") else digits
+    return _fold(text)
+
+
+def entity_key(kind: EntityKind, identifier: str, kek: Kek) -> str:
+    """The indexed key of an entity: its normalised identifier, or for identifiers of people
+    (persons, phones, addresses, vehicles) a keyed hash of it."""
+    value = normalise(kind, identifier)
+    if kind in CLEAR_KINDS:
+        return value[:128]
+    return "h:" + kek.blind(f"{kind.value}|{value}")
+
+
+def _parse_entity(entity: str) -> tuple[EntityKind, str]:
+    kind, sep, identifier = entity.partition(":")
+    try:
+        chosen = EntityKind(kind.strip().lower())
+    except ValueError:
+        chosen = None
+    if not sep or chosen is None or not identifier.strip():
+        raise MailboxError(
+            f"entity: {entity!r} is not KIND:IDENTIFIER with KIND one of "
+            f"{', '.join(k.value for k in EntityKind)} (e.g. vessel:9319466)"
+        )
+    return chosen, identifier
+
+
+def check_kek(db: Database, kek: Kek) -> None:
+    """Stop start-up when the store's messages were sealed under another key than `kek`
+    (a ConfigError naming REDLANE_NODE_KEK_FILE and both fingerprints)."""
+    with db.engine.connect() as conn:
+        sealed = conn.execute(select(message_keys.c.kek_id).distinct().limit(5)).scalars().all()
+    if sealed and kek.id not in sealed:
+        raise ConfigError(
+            f"{KEK_SETTING}: the stored messages are sealed under key {', '.join(sealed)}, "
+            f"not under this key ({kek.id}); is it the node's key?"
+        )
+
+
+def _data_key(conn: Connection, kek: Kek, message_id: str) -> bytes:
+    row = conn.execute(
+        select(message_keys.c.kek_id, message_keys.c.wrapped_key).where(
+            message_keys.c.message_id == message_id
+        )
+    ).first()
+    if row is None:
+        raise Erased(f"message {message_id} was erased: its key is destroyed")
+    try:
+        return kek.unwrap(row.wrapped_key, message_id)
+    except DecryptionError:
+        if row.kek_id != kek.id:
+            raise ConfigError(
+                f"{KEK_SETTING}: message {message_id} was sealed under key {row.kek_id}, "
+                f"not under this key ({kek.id}); is it the node's key?"
+            ) from None
+        raise
+
+
+@lru_cache(maxsize=64)
+def _handling(tlp: str, no_forward: bool, no_court_use: bool, no_export: bool) -> Handling:
+    return Handling(
+        tlp=Tlp(tlp), no_forward=no_forward, no_court_use=no_court_use, no_export=no_export
+    )
+
+
+def _envelope(row: Any, names: _Names, subject: str, opened: bool = False) -> Envelope:
+    desk = names.desk[row.sender_desk_id][0] if row.sender_desk_id else None
+    delivered = getattr(row, "delivered_at", None)
+    return Envelope(
+        id=row.id,
+        kind=MessageKind(row.kind),
+        sender=names.agency[row.sender_agency_id],
+        sender_desk=desk,
+        sent_at=_utc(row.sent_at),
+        thread_id=row.thread_id,
+        in_reply_to=row.in_reply_to,
+        operation=row.operation,
+        grading=row.grading,
+        handling=_handling(row.tlp, row.no_forward, row.no_court_use, row.no_export),
+        subject=subject,
+        due_at=_utc(row.due_at) if row.due_at else None,
+        valid_until=row.valid_until,
+        delivered_at=_utc(delivered) if delivered else None,
+        opened=opened,
+    )
+
+
+def _subject(row: Any, kek: Kek) -> str:
+    """The subject of a row that carries `wrapped_key` (None when the key was destroyed)."""
+    if row.wrapped_key is None:
+        return "(erased)"
+    key = kek.unwrap(row.wrapped_key, row.id)
+    return open_sealed(key, row.subject, part_data(row.id, "subject")).decode()
+
+
+def _envelopes(
+    conn: Connection, who: _Who, ids: Sequence[str], kek: Kek, delivered: dict[str, Any]
+) -> list[Envelope]:
+    """Envelopes of `ids` (all visible already), in that order."""
+    if not ids:
+        return []
+    names = _names(conn)
+    query = (
+        select(messages, message_keys.c.wrapped_key)
+        .outerjoin(message_keys, message_keys.c.message_id == messages.c.id)
+        .where(messages.c.id.in_(ids))
+    )
+    rows = {r.id: r for r in conn.execute(query)}
+    opened: set[str] = set()
+    if who.user_id is not None:
+        opened = set(
+            conn.execute(
+                select(receipts.c.message_id).where(
+                    receipts.c.user_id == who.user_id,
+                    receipts.c.kind == "opened",
+                    receipts.c.message_id.in_(ids),
+                )
+            ).scalars()
+        )
+    found = []
+    for message_id in ids:
+        row = rows[message_id]
+        envelope = _envelope(row, names, _subject(row, kek), message_id in opened)
+        at = delivered.get(message_id)
+        found.append(replace(envelope, delivered_at=_utc(at) if at else None))
+    return found
+
+
+def _receipt(conn: Connection, who: _Who, message_id: str, kind: str, at: datetime) -> None:
+    if who.user_id is None:
+        return
+    known = conn.execute(
+        select(receipts.c.at).where(
+            receipts.c.message_id == message_id,
+            receipts.c.user_id == who.user_id,
+            receipts.c.kind == kind,
+        )
+    ).first()
+    if known is None:
+        conn.execute(
+            insert(receipts).values(message_id=message_id, user_id=who.user_id, kind=kind, at=at)
+        )
+
+
+# --- send --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Composed:
+    sent: Sent
+    message: dict[str, Any]
+    key: dict[str, Any]
+    entities: list[dict[str, Any]]
+    deliveries: list[dict[str, Any]]
+    parent: str | None = None
+    watch: list[dict[str, Any]] = field(default_factory=list)
+    """Watchlist rows of an alert or notice: targeting tests its subjects from the sending on."""
+
+
+def _sender_desk(conn: Connection, who: _Who, desk: str | None) -> int | None:
+    if desk is None:
+        return None
+    code = desk.strip().upper()
+    desk_id = conn.execute(select(desks.c.id).where(desks.c.code == code)).scalar()
+    if desk_id is None or f"d{desk_id}" not in who.addresses:
+        raise MailboxError(f"desk: you are not a member of a desk {code}")
+    return int(desk_id)
+
+
+def _compose(
+    conn: Connection,
+    who: _Who,
+    message: Message,
+    to: Sequence[str],
+    desk: str | None,
+    moment: datetime,
+    kek: Kek,
+) -> _Composed:
+    if who.agency_id is None:
+        raise MailboxError("sender: sending needs a user (or service) of a registered agency")
+    sender_desk = _sender_desk(conn, who, desk)
+    thread_id = None
+    if message.in_reply_to is not None:
+        try:
+            parent = _visible_row(conn, who, message.in_reply_to)
+        except NotFound:
+            raise MailboxError(
+                f"in_reply_to: no message {message.in_reply_to} you may see"
+            ) from None
+        thread_id = parent.thread_id
+    addresses = _resolve(conn, to)
+    if message.notice is not None:
+        routed = [
+            a for (a,) in conn.execute(
+                select(routes.c.address).where(routes.c.place == message.notice.next_place)
+            )
+        ]  # fmt: skip
+        if not routed and not addresses:
+            raise MailboxError(
+                f"to: no service is routed for {message.notice.next_place}; address the notice "
+                f"or add a route (`redlane mailbox route add {message.notice.next_place} "
+                "--to AGENCY`)"
+            )
+        known = {a.address for a in addresses}
+        names = _names(conn)
+        for address in routed:
+            if address not in known:
+                number = int(address[1:])
+                agency_id = number if address[0] == "a" else names.desk[number][1]
+                desk_id = None if address[0] == "a" else number
+                addresses.append(Address(address, agency_id, desk_id, names.label(address)))
+    if not addresses:
+        raise MailboxError("to: a message needs at least one addressee (an agency or desk code)")
+    message_id = new_id(moment)
+    data_key = new_data_key()
+    due_at = message.request.due(moment) if message.request is not None else None
+    part = message.alert or message.notice
+    handling = message.handling
+    row = {
+        "id": message_id,
+        "kind": message.kind.value,
+        "sender_agency_id": who.agency_id,
+        "sender_desk_id": sender_desk,
+        "author": who.actor.username,
+        "sent_at": moment,
+        "thread_id": thread_id or message_id,  # a new message opens its own thread
+        "in_reply_to": message.in_reply_to,
+        "operation": message.operation,
+        "grading": message.grading.code,
+        "tlp": handling.tlp.value,
+        "no_forward": handling.no_forward,
+        "no_court_use": handling.no_court_use,
+        "no_export": handling.no_export,
+        "urgency": message.request.urgency.value if message.request else None,
+        "due_at": due_at,
+        "valid_until": part.valid_until if part is not None else None,
+        "notice_mode": message.notice.mode.value if message.notice else None,
+        "next_place": message.notice.next_place if message.notice else None,
+        "subject": seal(data_key, message.subject.encode(), part_data(message_id, "subject")),
+        "body": seal(data_key, message.model_dump_json().encode(), part_data(message_id, "body")),
+    }
+    keys = {(e.kind.value, entity_key(e.kind, e.identifier, kek)) for e in message.entities}
+    return _Composed(
+        sent=Sent(
+            message_id, thread_id or message_id, moment, due_at, [a.label for a in addresses]
+        ),
+        message=row,
+        key={
+            "message_id": message_id,
+            "kek_id": kek.id,
+            "wrapped_key": kek.wrap(data_key, message_id),
+            "created_at": moment,
+        },
+        entities=[{"message_id": message_id, "kind": k, "key": v} for k, v in sorted(keys)],
+        deliveries=[
+            {
+                "message_id": message_id,
+                "address": a.address,
+                "agency_id": a.agency_id,
+                "desk_id": a.desk_id,
+                "delivered_at": moment,
+                "forward_id": None,
+            }
+            for a in addresses
+        ],
+        parent=message.in_reply_to,
+        watch=_watch_rows(message_id, who, message, moment),
+    )
+
+
+def _watch_rows(
+    message_id: str, who: _Who, message: Message, moment: datetime
+) -> list[dict[str, Any]]:
+    if message.alert is None and message.notice is None:
+        return []
+    try:
+        entries = entries_from(message_id, str(who.actor.agency), message, moment)
+    except ValueError as exc:
+        raise MailboxError(str(exc)) from exc
+    return [entry_row(e, moment) for e in entries]
+
+
+def _store(conn: Connection, who: _Who, composed: Sequence[_Composed]) -> None:
+    conn.execute(insert(messages), [c.message for c in composed])
+    conn.execute(insert(message_keys), [c.key for c in composed])
+    entities = [e for c in composed for e in c.entities]
+    if entities:
+        conn.execute(insert(message_entities), entities)
+    conn.execute(insert(deliveries), [d for c in composed for d in c.deliveries])
+    watched = [w for c in composed for w in c.watch]
+    if watched:
+        conn.execute(insert(watchlist), watched)
+    for c in composed:
+        if c.parent is not None:
+            # answering a message is acting on it
+            _receipt(conn, who, c.parent, "actioned", c.sent.sent_at)
+
+
+def send(
+    db: Database,
+    actor: Actor,
+    message: Message,
+    to: Sequence[str] = (),
+    *,
+    desk: str | None = None,
+    purpose: str = "intelligence exchange",
+    now: datetime | None = None,
+    kek: Kek | None = None,
+) -> Sent:
+    """Send `message` from the actor's agency (or one of their desks) to `to` (agency or desk
+    codes); a mode notice goes to the services routed for its next place as well, a request
+    gets its legal due time. One durable transaction; the sending is audited."""
+    require(actor, Capability.SEND_MESSAGES)
+    chosen = _kek(kek)
+    moment = _now(now)
+    with _durable(db) as conn:
+        who = _who(conn, actor)
+        composed = _compose(conn, who, message, to, desk, moment, chosen)
+        _store(conn, who, [composed])
+    sent = composed.sent
+    audit.record(db, actor, audit.Action.COLLECT, purpose, OBJECT_KIND, sent.id,
+                 {"kind": message.kind.value, "to": sent.addressees}, at=moment)  # fmt: skip
+    return sent
+
+
+def send_many(
+    db: Database,
+    actor: Actor,
+    items: Iterable[tuple[Message, Sequence[str]]],
+    *,
+    purpose: str = "intelligence exchange",
+    now: datetime | None = None,
+    kek: Kek | None = None,
+) -> list[Sent]:
+    """Send many messages in one durable transaction (an import, a federation catch-up):
+    each as `send` would, with one audit entry naming the first and last message."""
+    require(actor, Capability.SEND_MESSAGES)
+    chosen = _kek(kek)
+    moment = _now(now)
+    with _durable(db) as conn:
+        who = _who(conn, actor)
+        composed = [_compose(conn, who, m, to, None, moment, chosen) for m, to in items]
+        if composed:
+            _store(conn, who, composed)
+    if composed:
+        audit.record(db, actor, audit.Action.COLLECT, purpose, OBJECT_KIND, composed[0].sent.id,
+                     {"messages": len(composed), "last": composed[-1].sent.id},
+                     at=moment)  # fmt: skip
+    return [c.sent for c in composed]
+
+
+def reply(
+    db: Database,
+    actor: Actor,
+    message_id: str,
+    message: Message,
+    to: Sequence[str] = (),
+    *,
+    desk: str | None = None,
+    now: datetime | None = None,
+    kek: Kek | None = None,
+) -> Sent:
+    """Answer a message in its thread: to the desk (or agency) that sent it, and to `to`.
+    The answered message gets an `actioned` receipt of the replier."""
+    if message.in_reply_to not in (None, message_id):
+        raise MailboxError(
+            f"in_reply_to: the reply answers {message_id}, not {message.in_reply_to}"
+        )
+    with db.engine.connect() as conn:
+        parent = _visible_row(conn, _who(conn, actor), message_id)
+        names = _names(conn)
+    back = (
+        f"desk:{names.desk[parent.sender_desk_id][0]}"
+        if parent.sender_desk_id
+        else f"agency:{names.agency[parent.sender_agency_id]}"
+    )
+    try:
+        answer = Message.model_validate({**message.model_dump(), "in_reply_to": message_id})
+    except ValidationError as exc:
+        raise MailboxError(f"message: {exc}") from exc
+    return send(db, actor, answer, [back, *to], desk=desk, purpose="reply", now=now, kek=kek)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def read(
+    db: Database,
+    actor: Actor,
+    message_id: str,
+    purpose: str,
+    *,
+    now: datetime | None = None,
+    kek: Kek | None = None,
+) -> Opened:
+    """Open a message: decrypt it, write the reader's `opened` receipt, audit the read with
+    its purpose. NotFound when it does not exist or the actor may not see it."""
+    why = _purpose(purpose)
+    chosen = _kek(kek)
+    moment = _now(now)
+    with db.engine.begin() as conn:
+        who = _who(conn, actor)
+        row = _visible_row(conn, who, message_id)
+        key = _data_key(conn, chosen, message_id)
+        body = open_sealed(key, row.body, part_data(message_id, "body"))
+        message = Message.model_validate_json(body)
+        originator = row.sender_agency_id == who.agency_id
+        if not originator:  # receipts tell the sender what its recipients did
+            _receipt(conn, who, message_id, "opened", moment)
+        names = _names(conn)
+        query = select(deliveries.c.address).where(deliveries.c.message_id == message_id)
+        if not originator:
+            query = query.where(deliveries.c.address.in_(who.addresses))
+        addressees = sorted(names.label(a) for (a,) in conn.execute(query))
+    audit.record(db, actor, audit.Action.READ, why, OBJECT_KIND, message_id, at=moment)
+    envelope = _envelope(row, names, message.subject, opened=True)
+    return Opened(envelope, message, row.author if originator else None, addressees)
+
+
+def inbox(
+    db: Database,
+    actor: Actor,
+    *,
+    box: Box = "received",
+    kind: MessageKind | str | None = None,
+    unread: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    sender: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    kek: Kek | None = None,
+) -> list[Envelope]:
+    """The actor's messages, newest first: `received` (delivered to their agency or desks),
+    `sent` (by their agency) or `all`; filtered by kind, unread, time and sending agency."""
+    if box not in ("received", "sent", "all"):
+        raise MailboxError(f"box: {box!r} is not received, sent or all")
+    if not 1 <= limit <= MAX_LIMIT or offset < 0:
+        raise MailboxError(f"limit: 1 to {MAX_LIMIT}; offset: 0 or more")
+    chosen_kind = _kind(kind)
+    chosen = _kek(kek)
+    with db.engine.connect() as conn:
+        who = _who(conn, actor)
+        if not who.can_read or who.agency_id is None:
+            return []
+        filters: list[ColumnElement[bool]] = []
+        if chosen_kind is not None:
+            filters.append(messages.c.kind == chosen_kind.value)
+        if since is not None:
+            filters.append(messages.c.sent_at >= _utc(since))
+        if until is not None:
+            filters.append(messages.c.sent_at < _utc(until))
+        if sender is not None:
+            (address,) = _resolve(conn, [sender], "sender")
+            filters.append(messages.c.sender_agency_id == address.agency_id)
+        if unread and who.user_id is not None:
+            filters.append(
+                ~exists().where(
+                    receipts.c.message_id == messages.c.id,
+                    receipts.c.user_id == who.user_id,
+                    receipts.c.kind == "opened",
+                )
+            )
+        # One ordered, limited scan of the (address, delivered_at) index per address, merged:
+        # an OR over addresses would sort every message the reader ever received.
+        depth = offset + limit
+        parts = []
+        if box in ("received", "all"):
+            for mine in who.addresses:
+                query = select(
+                    deliveries.c.message_id.label("id"), deliveries.c.delivered_at.label("at")
+                ).where(deliveries.c.address == mine)
+                if filters:
+                    query = query.join(messages, messages.c.id == deliveries.c.message_id).where(
+                        *filters
+                    )
+                parts.append(query.order_by(deliveries.c.delivered_at.desc()).limit(depth))
+        if box in ("sent", "all"):
+            query = select(messages.c.id.label("id"), messages.c.sent_at.label("at")).where(
+                messages.c.sender_agency_id == who.agency_id, *filters
+            )
+            parts.append(query.order_by(messages.c.sent_at.desc()).limit(depth))
+        merged = union_all(*[select(p.subquery()) for p in parts]).subquery()
+        newest = func.max(merged.c.at).label("at")
+        page = conn.execute(
+            select(merged.c.id, newest)
+            .group_by(merged.c.id)
+            .order_by(newest.desc(), merged.c.id.desc())
+            .limit(limit)
+            .offset(offset)
+        ).all()
+        sent_ids = set()
+        if box != "received":
+            sent_ids = set(
+                conn.execute(
+                    select(messages.c.id).where(
+                        messages.c.id.in_([r.id for r in page]),
+                        messages.c.sender_agency_id == who.agency_id,
+                    )
+                ).scalars()
+            )
+        delivered = {r.id: r.at for r in page if r.id not in sent_ids}
+        return _envelopes(conn, who, [r.id for r in page], chosen, delivered)
+
+
+def _kind(kind: MessageKind | str | None) -> MessageKind | None:
+    if kind is None or isinstance(kind, MessageKind):
+        return kind
+    try:
+        return MessageKind(kind.strip().lower())
+    except ValueError:
+        raise MailboxError(
+            f"kind: {kind!r} is not one of {', '.join(k.value for k in MessageKind)}"
+        ) from None
+
+
+def search(
+    db: Database,
+    actor: Actor,
+    purpose: str,
+    *,
+    entity: str | None = None,
+    kind: MessageKind | str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    sender: str | None = None,
+    limit: int = 100,
+    kek: Kek | None = None,
+) -> list[Envelope]:
+    """Messages the actor may see, newest first, by subject entity (`vessel:9319466`,
+    `person:Jan de Vries`), kind, time sent and sending agency. Audited with the purpose, the
+    criteria (an entity as its indexed key) and the ids found."""
+    why = _purpose(purpose)
+    if not 1 <= limit <= MAX_LIMIT:
+        raise MailboxError(f"limit: 1 to {MAX_LIMIT}")
+    chosen_kind = _kind(kind)
+    chosen = _kek(kek)
+    criteria: dict[str, Any] = {}
+    with db.engine.connect() as conn:
+        who = _who(conn, actor)
+        query = select(messages.c.id).where(_visible(who))
+        if entity is not None:
+            entity_kind, identifier = _parse_entity(entity)
+            key = entity_key(entity_kind, identifier, chosen)
+            criteria["entity"] = f"{entity_kind.value}:{key}"
+            query = query.where(
+                exists().where(
+                    message_entities.c.message_id == messages.c.id,
+                    message_entities.c.kind == entity_kind.value,
+                    message_entities.c.key == key,
+                )
+            )
+        if chosen_kind is not None:
+            criteria["kind"] = chosen_kind.value
+            query = query.where(messages.c.kind == chosen_kind.value)
+        if since is not None:
+            criteria["since"] = _utc(since).isoformat()
+            query = query.where(messages.c.sent_at >= _utc(since))
+        if until is not None:
+            criteria["until"] = _utc(until).isoformat()
+            query = query.where(messages.c.sent_at < _utc(until))
+        if sender is not None:
+            (address,) = _resolve(conn, [sender], "sender")
+            criteria["sender"] = address.label
+            query = query.where(messages.c.sender_agency_id == address.agency_id)
+        ids = list(
+            conn.execute(
+                query.order_by(messages.c.sent_at.desc(), messages.c.id.desc()).limit(limit)
+            ).scalars()
+        )
+        found = _envelopes(conn, who, ids, chosen, {})
+    audit.record(db, actor, audit.Action.SEARCH, why, OBJECT_KIND, "search",
+                 {"criteria": criteria, "results": ids})  # fmt: skip
+    return found
+
+
+def thread(db: Database, actor: Actor, thread_id: str, *, kek: Kek | None = None) -> list[Envelope]:
+    """The messages of a thread the actor may see, oldest first; NotFound when none."""
+    if not _ID.match(thread_id):
+        raise NotFound()
+    chosen = _kek(kek)
+    with db.engine.connect() as conn:
+        who = _who(conn, actor)
+        ids = list(
+            conn.execute(
+                select(messages.c.id)
+                .where(messages.c.thread_id == thread_id, _visible(who))
+                .order_by(messages.c.sent_at, messages.c.id)
+            ).scalars()
+        )
+        if not ids:
+            raise NotFound()
+        return _envelopes(conn, who, ids, chosen, {})
+
+
+def overdue(
+    db: Database, actor: Actor, now: datetime | None = None, *, kek: Kek | None = None
+) -> list[Envelope]:
+    """Requests addressed to the actor's agency or desks, past their due time, that their
+    agency has not answered; the most overdue first."""
+    moment = _now(now)
+    chosen = _kek(kek)
+    with db.engine.connect() as conn:
+        who = _who(conn, actor)
+        if not who.can_read:
+            return []
+        answer = messages.alias("answer")
+        query = (
+            select(messages.c.id)
+            .where(
+                messages.c.kind == MessageKind.REQUEST.value,
+                messages.c.due_at < moment,
+                exists().where(
+                    deliveries.c.message_id == messages.c.id,
+                    deliveries.c.address.in_(who.addresses),
+                ),
+                ~exists().where(
+                    answer.c.in_reply_to == messages.c.id,
+                    answer.c.sender_agency_id == who.agency_id,
+                ),
+            )
+            .order_by(messages.c.due_at, messages.c.id)
+        )
+        ids = list(conn.execute(query).scalars())
+        return _envelopes(conn, who, ids, chosen, {})
+
+
+# --- forward, export, receipts -----------------------------------------------------------
+
+
+def _holders(conn: Connection, row: Any) -> set[int]:
+    held = conn.execute(
+        select(deliveries.c.agency_id).where(deliveries.c.message_id == row.id)
+    ).scalars()
+    return {row.sender_agency_id, *held}
+
+
+def forward(
+    db: Database,
+    actor: Actor,
+    message_id: str,
+    to: Sequence[str],
+    purpose: str,
+    *,
+    now: datetime | None = None,
+) -> Forwarded:
+    """Deliver a message the actor may see to more agencies or desks, within what the sender's
+    handling allows (see `redlane.exchange.handling`). All or nothing: when any addressee is
+    refused, none gets it, the refusal is recorded (forwards, audit) and `Refused` names the
+    rule. NotFound when the actor may not see the message."""
+    why = _purpose(purpose)
+    moment = _now(now)
+    with _durable(db) as conn:
+        who = _who(conn, actor)
+        row = _visible_row(conn, who, message_id)
+        require(actor, Capability.SEND_MESSAGES)
+        assert who.agency_id is not None  # a visible message has a reader of an agency
+        targets = _resolve(conn, to)
+        if not targets:
+            raise MailboxError("to: forward to at least one agency or desk")
+        holders = _holders(conn, row)
+        decisions = [
+            forward_decision(
+                Tlp(row.tlp),
+                row.no_forward,
+                originator=row.sender_agency_id == who.agency_id,
+                forwarder_agency=who.agency_id,
+                target_agency=t.agency_id,
+                holders=holders,
+            )
+            for t in targets
+        ]
+        refused = [d for d in decisions if not d.allowed]
+        delivered = set(
+            conn.execute(
+                select(deliveries.c.address).where(deliveries.c.message_id == message_id)
+            ).scalars()
+        )
+        for target, decision in zip(targets, decisions, strict=True):
+            if refused and decision.allowed:
+                continue
+            forward_id = conn.execute(
+                insert(forwards)
+                .values(
+                    message_id=message_id, by_user=actor.username, by_agency_id=who.agency_id,
+                    to_address=target.address, to_agency_id=target.agency_id, at=moment,
+                    allowed=decision.allowed, rule=decision.rule, purpose=why,
+                )
+                .returning(forwards.c.id)
+            ).scalar_one()  # fmt: skip
+            if decision.allowed and target.address not in delivered:
+                conn.execute(
+                    insert(deliveries).values(
+                        message_id=message_id, address=target.address,
+                        agency_id=target.agency_id, desk_id=target.desk_id,
+                        delivered_at=moment, forward_id=forward_id,
+                    )
+                )  # fmt: skip
+    labels = [t.label for t in targets]
+    details: dict[str, Any] = {"to": labels, "rules": [d.rule for d in decisions]}
+    if refused:
+        details["refused"] = refused[0].rule
+    audit.record(db, actor, audit.Action.FORWARD, why, OBJECT_KIND, message_id, details, at=moment)
+    if refused:
+        raise Refused(refused[0])
+    return Forwarded(labels, [d.rule for d in decisions])
+
+
+def export(
+    db: Database,
+    actor: Actor,
+    message_id: str,
+    purpose: str,
+    *,
+    now: datetime | None = None,
+    kek: Kek | None = None,
+) -> dict[str, Any]:
+    """The message as a self-contained JSON document (headers, grading, handling, content) to
+    take out of redlane; refused by `no_export` or TLP:RED (see `redlane.exchange.handling`).
+    Audited, refusals too."""
+    why = _purpose(purpose)
+    chosen = _kek(kek)
+    moment = _now(now)
+    with db.engine.connect() as conn:
+        who = _who(conn, actor)
+        row = _visible_row(conn, who, message_id)
+        require(actor, Capability.EXPORT_MESSAGES)
+        decision = export_decision(
+            Tlp(row.tlp), row.no_export, originator=row.sender_agency_id == who.agency_id
+        )
+        if decision.allowed:
+            key = _data_key(conn, chosen, message_id)
+            body = open_sealed(key, row.body, part_data(message_id, "body"))
+            message = Message.model_validate_json(body)
+            names = _names(conn)
+    audit.record(db, actor, audit.Action.EXPORT, why, OBJECT_KIND, message_id,
+                 {"rule": decision.rule, "allowed": decision.allowed}, at=moment)  # fmt: skip
+    if not decision.allowed:
+        raise Refused(decision)
+    envelope = _envelope(row, names, message.subject)
+    return {
+        "format": "redlane-message/1",
+        "exported_at": moment.isoformat(),
+        "exported_by": actor.username,
+        "marking": f"TLP:{envelope.handling.tlp.value.upper()}",
+        **envelope.to_dict(),
+        "message": message.model_dump(mode="json"),
+    }
+
+
+def receipts_of(db: Database, actor: Actor, message_id: str) -> list[Receipt]:
+    """Deliveries and per-user receipts of a message: all of them for the sending agency, a
+    recipient's own agency's for a recipient."""
+    with db.engine.connect() as conn:
+        who = _who(conn, actor)
+        row = _visible_row(conn, who, message_id)
+        names = _names(conn)
+        originator = row.sender_agency_id == who.agency_id
+        query = select(deliveries).where(deliveries.c.message_id == message_id)
+        people = (
+            select(receipts, users.c.username, users.c.agency_id)
+            .join(users, users.c.id == receipts.c.user_id)
+            .where(receipts.c.message_id == message_id)
+        )
+        if not originator:
+            query = query.where(deliveries.c.agency_id == who.agency_id)
+            people = people.where(users.c.agency_id == who.agency_id)
+        found = [
+            Receipt(names.label(d.address), _utc(d.delivered_at))
+            for d in conn.execute(query.order_by(deliveries.c.delivered_at, deliveries.c.address))
+        ]
+        first = min((r.delivered_at for r in found), default=_utc(row.sent_at))
+        for r in conn.execute(people.order_by(receipts.c.at, users.c.username)):
+            label = f"agency:{names.agency[r.agency_id]}"
+            found.append(Receipt(label, first, r.username, r.kind, _utc(r.at)))
+        return found
+
+
+def mark_actioned(
+    db: Database, actor: Actor, message_id: str, *, now: datetime | None = None
+) -> None:
+    """Record that the actor acted on a message (a reply does this by itself)."""
+    with db.engine.begin() as conn:
+        who = _who(conn, actor)
+        _visible_row(conn, who, message_id)
+        _receipt(conn, who, message_id, "actioned", _now(now))
+
+
+__all__ = [
+    "NOT_FOUND",
+    "Address",
+    "Envelope",
+    "Erased",
+    "Forbidden",
+    "Forwarded",
+    "MailboxError",
+    "NotFound",
+    "Opened",
+    "Receipt",
+    "Refused",
+    "Sent",
+    "add_route",
+    "check_kek",
+    "entity_key",
+    "export",
+    "forward",
+    "inbox",
+    "list_routes",
+    "mark_actioned",
+    "normalise",
+    "overdue",
+    "read",
+    "receipts_of",
+    "remove_route",
+    "reply",
+    "require_visible",
+    "search",
+    "send",
+    "send_many",
+    "thread",
+]
