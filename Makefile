@@ -39,6 +39,8 @@ test: lint
 bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/targeting.py
+	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/exchange.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .pytest_cache .ruff_cache
