@@ -46,6 +46,8 @@ FORMATS = {
     "ais": ("ais", ".nmea", "pyais"),
     "truck_crossings": ("truck_crossings/truck-crossings", ".csv", "csv"),
 }
+#: The generator's format (`redlane.demo.formats`) that writes each benchmarked one.
+_WRITTEN_BY = {"truck_crossings": "tables"}
 _BARE_NAMES = {
     "pydifact": "pydifact parse",
     "pyais": "pyais decode",
@@ -54,15 +56,18 @@ _BARE_NAMES = {
 }
 
 
-def stage_generate(out: Path, days: int) -> dict[str, Any]:
+def stage_generate(out: Path, days: int, names: list[str]) -> dict[str, Any]:
     from redlane.demo import generate
-    from redlane.demo.formats import ALL_SECTOR_FORMATS
+    from redlane.demo.formats import SECTOR_FORMATS
     from redlane.demo.messages import MESSAGES_DIR
 
     started = time.perf_counter()
-    generate(out, days=days, formats=("parquet", ALL_SECTOR_FORMATS, "iftmcs"), seed=3)
+    written = {_WRITTEN_BY.get(n, n) for n in names}
+    kinds = {k for w in written for k in SECTOR_FORMATS[w].needs}
+    generate(out, days=days, formats=("parquet", *written), kinds=kinds, seed=3)
     sizes = {}
-    for name, (prefix, suffix, _bare) in FORMATS.items():
+    for name in names:
+        prefix, suffix, _bare = FORMATS[name]
         joined = out / f"{name}{suffix}"
         parts = sorted((out / MESSAGES_DIR).glob(f"{prefix}-*{suffix}"))
         with joined.open("wb") as target:
@@ -148,7 +153,7 @@ def main() -> None:
     if args.stage:
         name, *rest = args.stage
         if name == "generate":
-            result = stage_generate(Path(rest[0]), int(rest[1]))
+            result = stage_generate(Path(rest[0]), int(rest[1]), rest[2:])
         elif name == "bare":
             result = stage_bare(Path(rest[0]), rest[1])
         else:
@@ -160,10 +165,11 @@ def main() -> None:
     from rich.table import Table
 
     console = Console(width=max(Console().width, 130))
-    traffic = args.out / f"sector-{args.days}d"
-    if not (traffic / "cuscar.edi").exists():
-        with console.status(f"generating {args.days} days of demo traffic in every format"):
-            made = run_stage(__file__, "generate", str(traffic), str(args.days))
+    names = args.format or list(FORMATS)
+    traffic = args.out / f"sector-{args.days}d-{'-'.join(names) if args.format else 'all'}"
+    if not all((traffic / f"{n}{FORMATS[n][1]}").exists() for n in names):
+        with console.status(f"generating {args.days} days of demo traffic: {', '.join(names)}"):
+            made = run_stage(__file__, "generate", str(traffic), str(args.days), *names)
         console.print(
             f"wrote {sum(made['bytes'].values()) / 1e6:,.0f} MB in {made['seconds']:.0f} s"
         )
@@ -173,7 +179,7 @@ def main() -> None:
         "quarantined", "peak MB (bare / ours)",
     ):  # fmt: skip
         table.add_column(name, justify="left" if name in ("format", "bare") else "right")
-    for name in args.format or FORMATS:
+    for name in names:
         _prefix, suffix, reader = FORMATS[name]
         file = traffic / f"{name}{suffix}"
         with console.status(f"{name}: bare tokenizer"):
