@@ -97,12 +97,24 @@ DatabaseOption = Annotated[
 ]
 
 
-def _open(url: str | None) -> Database:
+def _open(url: str | None, *, upgrade: bool = False) -> Database:
+    """The store; with `upgrade`, its schema brought to the code's version first, else a store
+    whose schema is behind stops the command with what to run."""
     try:
-        return Database(url)
+        db = Database(url)
     except ConfigError as exc:
         console.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(2) from exc
+    if upgrade:
+        db.upgrade()
+    elif (current := db.current_revision()) != db.head_revision():
+        state = "has no schema" if current is None else f"is at schema revision {current}"
+        console.print(
+            f"[red]error:[/red] the store {db} {state}, this redlane needs "
+            f"{db.head_revision()}: run `redlane db upgrade` first"
+        )
+        raise typer.Exit(2)
+    return db
 
 
 @contextmanager
@@ -212,8 +224,7 @@ def ingest(
     database: DatabaseOption = None,
 ) -> None:
     """Validate and store records; bad records are quarantined, the rest goes in."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     try:
         with _progress() as progress:
             summary = ingest_path(
@@ -262,8 +273,7 @@ def stats(database: DatabaseOption = None) -> None:
 @db_app.command("upgrade")
 def db_upgrade(database: DatabaseOption = None) -> None:
     """Create or migrate the schema to the latest version."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     console.print(f"{db}: schema at revision {db.current_revision()}")
 
 
@@ -380,8 +390,7 @@ def target_command(
     database: DatabaseOption = None,
 ) -> None:
     """Score targets against the profiles in force and select what to control, with reasons."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     try:
         if settings is not None:
             chosen, thresholds = load_settings(settings)
@@ -434,8 +443,7 @@ def profiles_add(
     path: ProfilePath = None, lists: ListsOption = None, database: DatabaseOption = None
 ) -> None:
     """Store profiles; a changed profile becomes a new draft version."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     for profile in _profiles(None, path, lists):
         stored = save_profile(db, profile, load_lists(lists))
         console.print(f"{stored.id} v{stored.version}: {stored.status.value}")
@@ -444,8 +452,7 @@ def profiles_add(
 @profiles_app.command("list")
 def profiles_list(database: DatabaseOption = None) -> None:
     """Stored profiles, newest version of each."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     table = Table(title="Risk profiles")
     for name in ("id", "version", "status", "mode", "weight", "lane", "title"):
         table.add_column(name)
@@ -509,8 +516,7 @@ def result_add(
 @result_app.command("import")
 def result_import(path: Path, database: DatabaseOption = None) -> None:
     """Import control results from CSV; bad rows are quarantined with line, field, reason."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     try:
         summary = import_results(db, path)
     except (ValueError, OSError) as exc:
@@ -544,8 +550,7 @@ def report_performance(
     database: DatabaseOption = None,
 ) -> None:
     """Selections, controls, hits, hit rate and lift over random, per method and profile."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     first = date.fromisoformat(since) if since else None
     last = date.fromisoformat(until) if until else None
     result = performance(db, _profiles(db, profiles, None), first, last)
@@ -604,8 +609,7 @@ def worklist_command(
     database: DatabaseOption = None,
 ) -> None:
     """The red selections to control, highest score first, with their reasons (audited)."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     _print_worklist(audited_worklist(db, _cli_actor(), purpose, run, limit))
 
 
@@ -635,8 +639,7 @@ def serve(
     REDLANE_NODE_KEK_FILE."""
     import uvicorn
 
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     try:
         token = api_token()
         kek = load_kek()
@@ -680,8 +683,7 @@ def agency_add(
     database: DatabaseOption = None,
 ) -> None:
     """Register an agency with its kind and country."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     try:
         agency = security.add_agency(db, code, name, kind, country)
     except security.AccountError as exc:
@@ -692,8 +694,7 @@ def agency_add(
 @agency_app.command("list")
 def agency_list(database: DatabaseOption = None) -> None:
     """The registered agencies."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     table = Table(title="Agencies")
     for name in ("code", "name", "kind", "country"):
         table.add_column(name)
@@ -723,8 +724,7 @@ def user_add(
     database: DatabaseOption = None,
 ) -> None:
     """Create a local account (argon2id password) in an agency, with its roles."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     try:
         user = security.add_user(db, username, agency, password, role, name)
     except (security.AccountError, security.PasswordError) as exc:
@@ -738,8 +738,7 @@ def user_list(
     database: DatabaseOption = None,
 ) -> None:
     """Accounts with their agency, roles, desks and state."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     table = Table(title="Users")
     for name in ("user", "name", "agency", "roles", "desks", "active"):
         table.add_column(name)
@@ -810,8 +809,7 @@ def desk_add(
     database: DatabaseOption = None,
 ) -> None:
     """Create a functional desk (an addressee, e.g. a port's targeting centre)."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     try:
         desk = security.add_desk(db, code, name, agency, place)
     except security.AccountError as exc:
@@ -839,8 +837,7 @@ def desk_member(
 @desk_app.command("list")
 def desk_list(database: DatabaseOption = None) -> None:
     """Desks with their agency, place and members."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     table = Table(title="Desks")
     for name in ("code", "name", "agency", "place", "members"):
         table.add_column(name)
@@ -858,8 +855,7 @@ def audit_verify(
     database: DatabaseOption = None,
 ) -> None:
     """Walk the audit chain and check its signed heads; name every broken entry (exit 1)."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     try:
         public_key = security.load_node_key(key).public_key if key else None
         report = audit.verify(db, audit.load_head(head) if head else None, public_key)
@@ -887,8 +883,7 @@ def audit_head(
     database: DatabaseOption = None,
 ) -> None:
     """Sign the chain's head with the node key, keep it, and export it to anchor elsewhere."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     try:
         signed = audit.export_head(db, security.load_node_key(key), out)
     except ConfigError as exc:
@@ -922,8 +917,7 @@ def audit_log_command(
     database: DatabaseOption = None,
 ) -> None:
     """Audit entries, oldest first; reading them is itself audited."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     found = audit.entries(db, after=after, limit=limit, username=user)
     audit.record(db, _cli_actor(), audit.Action.READ, purpose, "audit_log", after,
                  {"entries": [e.seq for e in found]})  # fmt: skip
@@ -1066,8 +1060,7 @@ def mailbox_send(
 ) -> None:
     """Send a message (a JSON Message) to agencies and desks; mode notices also go to the
     services routed for their next place."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     with _mailbox_errors():
         sent = mailbox.send(db, _mailbox_user(db, user), _message_file(message), to, desk=desk,
                             kek=_kek_file(kek))  # fmt: skip
@@ -1089,8 +1082,7 @@ def mailbox_inbox(
     database: DatabaseOption = None,
 ) -> None:
     """Your messages, newest first."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     with _mailbox_errors():
         reader = _mailbox_user(db, user)
         rows = mailbox.inbox(
@@ -1222,8 +1214,7 @@ def route_add(
     database: DatabaseOption = None,
 ) -> None:
     """Route mode notices for conveyances next at PLACE to an agency or desk."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     with _mailbox_errors():
         console.print(f"route {mailbox.add_route(db, place, to)}")
 
@@ -1244,8 +1235,7 @@ def route_remove(
 @route_app.command("list")
 def route_list(database: DatabaseOption = None) -> None:
     """The routes: which agencies and desks serve which places."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     table = Table(title="Routes")
     table.add_column("place")
     table.add_column("addressee")
@@ -1271,8 +1261,7 @@ def watchlist_list(
     database: DatabaseOption = None,
 ) -> None:
     """The entries in force on a day: subject, message, suggested action, validity (audited)."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     day = date.fromisoformat(on) if on else date.today()
     table = Table(title=f"Watchlist on {day}")
     for name in ("entry", "subject", "message", "from", "action", "valid"):
@@ -1296,8 +1285,7 @@ def watchlist_expire(
     database: DatabaseOption = None,
 ) -> None:
     """End a message's entries from a day on (earlier days keep them for back-tests)."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     day = date.fromisoformat(on) if on else date.today()
     try:
         ended = audited_expire(db, _cli_actor(), message, day, reason, kind)
@@ -1309,8 +1297,7 @@ def watchlist_expire(
 @watchlist_app.command("drafts")
 def watchlist_drafts(database: DatabaseOption = None) -> None:
     """Sighting replies drafted from targeting hits, waiting to be sent (audited)."""
-    db = _open(database)
-    db.upgrade()
+    db = _open(database, upgrade=True)
     for draft in audited_pending_drafts(db, _cli_actor()):
         console.print(
             f"[bold]draft {draft.id}[/bold] to {draft.addressee}, in reply to "

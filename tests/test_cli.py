@@ -98,3 +98,12 @@ def test_target_input_ingests_the_file_and_targets_only_its_records(
         ["target", "--since", "2026-11-02", "--settings", str(settings), "--database", database],
     )
     assert wrong.exit_code == 2 and "capacitty" in wrong.output
+
+
+def test_a_store_without_its_schema_stops_a_command_with_what_to_run(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/fresh.db"
+    result = CliRunner().invoke(app, ["stats", "--database", url])
+    assert result.exit_code == 2
+    assert "has no schema" in result.output and "redlane db upgrade" in result.output
+    assert CliRunner().invoke(app, ["db", "upgrade", "--database", url]).exit_code == 0
+    assert CliRunner().invoke(app, ["stats", "--database", url]).exit_code == 0
