@@ -5,17 +5,20 @@ message they may see answers 403 naming the rule."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from redlane.api import actor, database
 from redlane.config import ConfigError
-from redlane.exchange import mailbox
+from redlane.exchange import mailbox, retention
 from redlane.exchange.crypto import Kek, load_kek
 from redlane.exchange.model import Message, MessageKind
 from redlane.security.accounts import Actor, Forbidden
@@ -66,10 +69,32 @@ def _call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return function(*args, **kwargs)
 
 
+class Upload(BaseModel):
+    name: str = Field(min_length=1, description="The file name.")
+    media_type: str = Field(description="e.g. application/pdf")
+    content: str = Field(description="The file's bytes, base64.")
+
+    def attachment(self) -> mailbox.Attachment:
+        try:
+            data = base64.b64decode(self.content, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise mailbox.MailboxError(f"attachment {self.name!r}: content is not base64") from exc
+        return mailbox.Attachment(self.name, self.media_type, data)
+
+
 class Outgoing(BaseModel):
     message: Message
     to: list[str] = Field(default_factory=list, description="Agency or desk codes.")
     desk: str | None = Field(default=None, description="Send as this desk of yours.")
+    attachments: list[Upload] = Field(default_factory=list, description="Files, encrypted.")
+
+
+class Uploads(BaseModel):
+    attachments: list[Upload] = Field(min_length=1)
+
+
+class ReviewDecision(BaseModel):
+    decision: Literal["keep", "erase"]
 
 
 class Addressees(BaseModel):
@@ -80,7 +105,10 @@ class Addressees(BaseModel):
 def send_message(body: Outgoing, db: Store, who: Who, kek: Key) -> dict[str, Any]:
     """Send a message to agencies and desks; mode notices also go to the services routed for
     their next place; requests get their legal due time."""
-    sent = _call(mailbox.send, db, who, body.message, body.to, desk=body.desk, kek=kek)
+    with _answers():
+        files = [u.attachment() for u in body.attachments]
+        sent = mailbox.send(db, who, body.message, body.to, desk=body.desk, kek=kek,
+                            attachments=files)  # fmt: skip
     return dict(sent.to_dict())
 
 
@@ -182,3 +210,35 @@ def message_receipts(message_id: str, db: Store, who: Who) -> list[dict[str, Any
 def mark_actioned(message_id: str, db: Store, who: Who) -> None:
     """Record that you acted on the message."""
     _call(mailbox.mark_actioned, db, who, message_id)
+
+
+@router.post("/{message_id}/attachments", status_code=status.HTTP_201_CREATED)
+def add_attachments(
+    message_id: str, body: Uploads, db: Store, who: Who, kek: Key, purpose: Purpose
+) -> list[dict[str, Any]]:
+    """Attach files to a message your agency sent (each sealed with its own key; at most
+    REDLANE_ATTACHMENT_MAX_BYTES each)."""
+    with _answers():
+        files = [u.attachment() for u in body.attachments]
+        added = mailbox.attach(db, who, message_id, files, purpose, kek=kek)
+    return [a.to_dict() for a in added]
+
+
+@router.get("/{message_id}/attachments/{n}")
+def get_attachment(
+    message_id: str, n: int, db: Store, who: Who, kek: Key, purpose: Purpose
+) -> Response:
+    """Attachment N of a message you may see, decrypted (audited with the purpose)."""
+    found = _call(mailbox.attachment, db, who, message_id, n, purpose, kek=kek)
+    disposition = f"attachment; filename*=UTF-8''{quote(found.info.name)}"
+    return Response(found.data, media_type=found.info.media_type,
+                    headers={"Content-Disposition": disposition})  # fmt: skip
+
+
+@router.post("/{message_id}/review")
+def review_message(
+    message_id: str, body: ReviewDecision, db: Store, who: Who, purpose: Purpose
+) -> dict[str, Any]:
+    """Retention review by the sending agency: keep (another 12 months) or erase now."""
+    done = _call(retention.review, db, who, message_id, body.decision, purpose)
+    return dict(done.to_dict())
