@@ -496,8 +496,8 @@ RELATIONS = [
     "unrelated_same_country",
     "other_country",
 ]
-ENDPOINTS = ["read", "list", "search", "thread", "receipts", "export", "forward_own",
-             "forward_other"]  # fmt: skip
+ENDPOINTS = ["read", "list", "search", "thread", "receipts", "attachment", "export",
+             "forward_own", "forward_other"]  # fmt: skip
 VARIANTS = {
     "amber": Handling(tlp=Tlp.AMBER),
     "amber_strict": Handling(tlp=Tlp.AMBER_STRICT),
@@ -531,7 +531,7 @@ def oracle(role: str, relation: str, endpoint: str, handling: Handling) -> int:
     if not (reads and holds):
         return 404
     originator = relation == "sender"
-    if endpoint in {"read", "list", "search", "thread", "receipts"}:
+    if endpoint in {"read", "list", "search", "thread", "receipts", "attachment"}:
         return 200
     if endpoint == "export":
         if not exports:
@@ -583,7 +583,9 @@ def _build_world(db: Database) -> World:
     for n, (variant, handling) in enumerate(VARIANTS.items()):
         message = report(handling=handling,
                          entities=[Entity(kind="vessel", identifier=f"900000{n}")])  # fmt: skip
-        sent = mailbox.send(db, author, message, ["NL-DOUANE", f"desk:{ADDRESSED_DESK}"], kek=kek)
+        files = [mailbox.Attachment("bl.pdf", "application/pdf", b"%PDF")]
+        sent = mailbox.send(db, author, message, ["NL-DOUANE", f"desk:{ADDRESSED_DESK}"], kek=kek,
+                            attachments=files)  # fmt: skip
         mailbox.forward(db, author, sent.id, ["ES-AEAT"], "joint operation")
         with pytest.raises(mailbox.Refused):
             mailbox.forward(db, clerk, sent.id, ["FR-DNRED"], "wider circle")
@@ -626,6 +628,8 @@ def _call(world: World, role: str, relation: str, endpoint: str, message_id: str
         return client.get(f"/messages/threads/{message_id}", headers=headers)
     if endpoint == "receipts":
         return client.get(f"/messages/{message_id}/receipts", headers=headers)
+    if endpoint == "attachment":
+        return client.get(f"/messages/{message_id}/attachments/1", headers=headers)
     if endpoint == "export":
         return client.get(f"/messages/{message_id}/export", headers=headers)
     if endpoint == "forward_own":
