@@ -8,7 +8,6 @@ Create Date: 2026-11-30 05:52:29.304413
 import sqlalchemy as sa
 from alembic import op
 
-
 revision = "0008"
 down_revision = "0007"
 branch_labels = None
