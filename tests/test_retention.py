@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from redlane import security
 from redlane.api import create_app
 from redlane.cli import app as cli
+from redlane.config import ConfigError
 from redlane.exchange import mailbox, retention
 from redlane.exchange.crypto import DecryptionError, Kek, generate_kek, open_sealed, part_data
 from redlane.exchange.model import Alert, Entity, Grading, Message
@@ -34,6 +35,7 @@ from redlane.store.schema import (
     messages,
     watchlist,
 )
+from redlane.store.schema import retention as retention_table
 
 PASSWORD = "correct horse battery"
 T0 = datetime(2026, 1, 15, 9, 0, tzinfo=UTC)
@@ -199,7 +201,7 @@ def test_messages_older_than_retention_get_dated(people: Database, kek: Kek) -> 
     db = people
     sent = mailbox.send(db, user(db, "carlos"), alert(), ["NL-DOUANE"], now=T0, kek=kek)
     with db.engine.begin() as conn:
-        conn.execute(retention.retention.delete())  # as if stored before the migration
+        conn.execute(retention_table.delete())  # as if stored before the migration
     report = retention.run(db, OPERATOR, month(24))
     assert report.dated == report.noticed == report.restricted == report.erased == [sent.id]
     with pytest.raises(PermissionError):
@@ -290,7 +292,7 @@ def test_rekey_makes_old_backups_useless(sqlite_db: Database, tmp_path: Path) ->
     assert (done.messages, done.attachments, done.entities) == (1, 1, 1)
     assert mailbox.rekey(db, OPERATOR, old, new).messages == 0  # a rerun has nothing to do
     mailbox.check_kek(db, new)
-    with pytest.raises(mailbox.ConfigError):
+    with pytest.raises(ConfigError):
         mailbox.check_kek(db, old)
     # the live store works under the new key: read, attachment, search of a person
     assert mailbox.read(db, anna, kept.id, "case 7", kek=new).message.facts
@@ -352,7 +354,7 @@ def test_attachments(people: Database, kek: Kek, monkeypatch: pytest.MonkeyPatch
         mailbox.send(db, carlos, vessel_report(), ["NL-DOUANE"], kek=kek,
                      attachments=[mailbox.Attachment("a.pdf", "pdf", b"x")])  # fmt: skip
     monkeypatch.setenv(mailbox.ATTACHMENT_SETTING, "lots")
-    with pytest.raises(mailbox.ConfigError, match="REDLANE_ATTACHMENT_MAX_BYTES='lots'"):
+    with pytest.raises(ConfigError, match="REDLANE_ATTACHMENT_MAX_BYTES='lots'"):
         mailbox.max_attachment_bytes()
 
 
