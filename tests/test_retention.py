@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import _postgres_database
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
@@ -358,51 +357,40 @@ def test_attachments(people: Database, kek: Kek, monkeypatch: pytest.MonkeyPatch
         mailbox.max_attachment_bytes()
 
 
-def test_attachments_and_review_over_http(tmp_path: Path) -> None:
-    for db in _stores(tmp_path):
-        kek = Kek(os.urandom(32))
-        _people(db)
-        client = TestClient(create_app(db, "node-token-0123456789abcdef", kek=kek))
-        tokens = {n: security.issue_token(db, n).token for n in ("carlos", "anna", "luc")}
+def test_attachments_and_review_over_http(people: Database) -> None:
+    db = people
+    kek = Kek(os.urandom(32))
+    client = TestClient(create_app(db, "node-token-0123456789abcdef", kek=kek))
+    tokens = {n: security.issue_token(db, n).token for n in ("carlos", "anna", "luc")}
 
-        def headers(name: str, tokens: dict[str, str] = tokens) -> dict[str, str]:
-            return {"Authorization": f"Bearer {tokens[name]}", "X-Redlane-Purpose": "case 7"}
+    def headers(name: str, tokens: dict[str, str] = tokens) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens[name]}", "X-Redlane-Purpose": "case 7"}
 
-        upload = {"name": "bl.pdf", "media_type": "application/pdf",
-                  "content": base64.b64encode(b"%PDF-1.7 bill").decode()}  # fmt: skip
-        body = {"message": alert().model_dump(mode="json"), "to": ["NL-DOUANE"],
-                "attachments": [upload]}  # fmt: skip
-        sent = client.post("/messages", json=body, headers=headers("carlos")).json()["id"]
-        got = client.get(f"/messages/{sent}/attachments/1", headers=headers("anna"))
-        assert got.status_code == 200 and got.content == b"%PDF-1.7 bill"
-        assert got.headers["content-type"] == "application/pdf"
-        assert "bl.pdf" in got.headers["content-disposition"]
-        hidden = client.get(f"/messages/{sent}/attachments/1", headers=headers("luc"))
-        assert (hidden.status_code, hidden.json()) == (404, {"detail": "no such message"})
-        added = client.post(f"/messages/{sent}/attachments", headers=headers("carlos"),
-                            json={"attachments": [{**upload, "name": "b.pdf"}]})  # fmt: skip
-        assert added.status_code == 201 and added.json()[0]["n"] == 2
-        bad = client.post(f"/messages/{sent}/attachments", headers=headers("carlos"),
-                          json={"attachments": [{**upload, "content": "%%%"}]})  # fmt: skip
-        assert bad.status_code == 422 and "not base64" in bad.json()["detail"]
-        kept = client.post(f"/messages/{sent}/review", headers=headers("carlos"),
-                           json={"decision": "keep"})  # fmt: skip
-        assert kept.status_code == 200 and kept.json()["decision"] == "keep"
-        erased = client.post(f"/messages/{sent}/review", headers=headers("carlos"),
-                             json={"decision": "erase"})  # fmt: skip
-        assert erased.status_code == 200
-        gone = client.get(f"/messages/{sent}/attachments/1", headers=headers("anna"))
-        assert gone.status_code == 410
-        db.dispose()
-
-
-def _stores(tmp_path: Path) -> list[Database]:
-    stores = [Database(f"sqlite:///{tmp_path / 'api.db'}")]
-    if os.environ.get("REDLANE_TEST_DATABASE_URL"):
-        stores += list(_postgres_database())
-    for db in stores:
-        db.upgrade()
-    return stores
+    upload = {"name": "bl.pdf", "media_type": "application/pdf",
+              "content": base64.b64encode(b"%PDF-1.7 bill").decode()}  # fmt: skip
+    body = {"message": alert().model_dump(mode="json"), "to": ["NL-DOUANE"],
+            "attachments": [upload]}  # fmt: skip
+    sent = client.post("/messages", json=body, headers=headers("carlos")).json()["id"]
+    got = client.get(f"/messages/{sent}/attachments/1", headers=headers("anna"))
+    assert got.status_code == 200 and got.content == b"%PDF-1.7 bill"
+    assert got.headers["content-type"] == "application/pdf"
+    assert "bl.pdf" in got.headers["content-disposition"]
+    hidden = client.get(f"/messages/{sent}/attachments/1", headers=headers("luc"))
+    assert (hidden.status_code, hidden.json()) == (404, {"detail": "no such message"})
+    added = client.post(f"/messages/{sent}/attachments", headers=headers("carlos"),
+                        json={"attachments": [{**upload, "name": "b.pdf"}]})  # fmt: skip
+    assert added.status_code == 201 and added.json()[0]["n"] == 2
+    bad = client.post(f"/messages/{sent}/attachments", headers=headers("carlos"),
+                      json={"attachments": [{**upload, "content": "%%%"}]})  # fmt: skip
+    assert bad.status_code == 422 and "not base64" in bad.json()["detail"]
+    kept = client.post(f"/messages/{sent}/review", headers=headers("carlos"),
+                       json={"decision": "keep"})  # fmt: skip
+    assert kept.status_code == 200 and kept.json()["decision"] == "keep"
+    erased = client.post(f"/messages/{sent}/review", headers=headers("carlos"),
+                         json={"decision": "erase"})  # fmt: skip
+    assert erased.status_code == 200
+    gone = client.get(f"/messages/{sent}/attachments/1", headers=headers("anna"))
+    assert gone.status_code == 410
 
 
 # --- the command line ----------------------------------------------------------------------
