@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import mimetypes
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -32,7 +33,7 @@ from redlane.config import NODE_KEY_SETTING, ConfigError, api_token
 from redlane.demo import generate as generate_traffic
 from redlane.demo.controls import demo_recall, simulate_controls
 from redlane.demo.formats import ALL_SECTOR_FORMATS, SECTOR_FORMATS
-from redlane.exchange import mailbox, stix
+from redlane.exchange import mailbox, retention, stix
 from redlane.exchange.crypto import KEK_SETTING, Kek, generate_kek, load_kek
 from redlane.exchange.grading import GradingError, parse_grading
 from redlane.exchange.model import EntityKind, Message
@@ -1055,17 +1056,71 @@ def mailbox_send(
     user: UserOption,
     to: ToOption = [],  # noqa: B006
     desk: Annotated[str | None, typer.Option(help="Send as this desk of yours.")] = None,
+    attach: Annotated[
+        list[Path], typer.Option("--attach", help="Repeatable: a file to attach (encrypted).")
+    ] = [],  # noqa: B006
     kek: KekOption = None,
     database: DatabaseOption = None,
 ) -> None:
-    """Send a message (a JSON Message) to agencies and desks; mode notices also go to the
-    services routed for their next place."""
+    """Send a message (a JSON Message) to agencies and desks, with attachments; mode notices
+    also go to the services routed for their next place."""
     db = _open(database, upgrade=True)
     with _mailbox_errors():
         sent = mailbox.send(db, _mailbox_user(db, user), _message_file(message), to, desk=desk,
-                            kek=_kek_file(kek))  # fmt: skip
+                            kek=_kek_file(kek), attachments=_attachments(attach))  # fmt: skip
     due = f", due {sent.due_at:%Y-%m-%d %H:%M} UTC" if sent.due_at else ""
-    console.print(f"sent {sent.id} to {', '.join(sent.addressees)}{due}")
+    files = f" with {len(attach)} attachment(s)" if attach else ""
+    console.print(f"sent {sent.id} to {', '.join(sent.addressees)}{due}{files}")
+
+
+def _attachments(paths: list[Path]) -> list[mailbox.Attachment]:
+    """Files to attach; the media type guessed from the file name."""
+    found = []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise _fail(ValueError(f"--attach {path}: {exc.strerror}")) from exc
+        media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        found.append(mailbox.Attachment(path.name, media_type, data))
+    return found
+
+
+@mailbox_app.command("attachment")
+def mailbox_attachment(
+    message_id: str,
+    n: Annotated[int, typer.Argument(help="The attachment's number (from 1).", min=1)],
+    user: UserOption,
+    purpose: MessagePurpose,
+    out: Annotated[Path, typer.Option(help="Where to write the file.")],
+    kek: KekOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Write attachment N of a message you may see to a file (decrypted; audited)."""
+    db = _open(database)
+    with _mailbox_errors():
+        found = mailbox.attachment(db, _mailbox_user(db, user), message_id, n, purpose,
+                                   kek=_kek_file(kek))  # fmt: skip
+    out.write_bytes(found.data)
+    info = found.info
+    console.print(f"attachment {n} {info.name!r} ({info.media_type}, {info.size:,} bytes) "
+                  f"written to {out}", markup=False)  # fmt: skip
+
+
+@mailbox_app.command("rekey")
+def mailbox_rekey(
+    new: Annotated[Path, typer.Argument(help="The new key encryption key file (keygen).")],
+    kek: KekOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Re-wrap every live message and attachment key under a new key encryption key; then
+    point REDLANE_NODE_KEK_FILE at it and destroy the old key (old backups become unreadable)."""
+    db = _open(database, upgrade=True)
+    with _mailbox_errors():
+        done = mailbox.rekey(db, _cli_actor(), _kek_file(kek), _kek_file(new))
+    console.print(f"{done.messages} message keys and {done.attachments} attachment keys moved "
+                  f"from {done.old} to {done.new}; {done.entities} entity index keys rebuilt; "
+                  f"set {KEK_SETTING}={new} and destroy the old key")  # fmt: skip
 
 
 @mailbox_app.command("inbox")
@@ -1304,3 +1359,70 @@ def watchlist_drafts(database: DatabaseOption = None) -> None:
             f"{draft.message_id} (run {draft.run_id}): {draft.message.subject}"
         )
         console.print(draft.message.facts)
+
+
+# --- exchange: retention -------------------------------------------------------------------
+
+retention_app = typer.Typer(
+    help="Retention of alerts and personal data: yearly review, restriction, erasure."
+)
+app.add_typer(retention_app, name="retention")
+
+
+@retention_app.command("run")
+def retention_run(
+    now: Annotated[
+        datetime | None, typer.Option(help="Apply what is due at this time (ISO; default now).")
+    ] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Send the review notices due, restrict the messages past review, erase those
+    restricted for a year; prints what was done."""
+    db = _open(database, upgrade=True)
+    with _mailbox_errors():
+        report = retention.run(db, _cli_actor(), now)
+    console.print(f"retention at {report.now:%Y-%m-%d %H:%M} UTC")
+    for step in ("dated", "noticed", "restricted", "erased"):
+        ids = getattr(report, step)
+        console.print(f"{step}: {len(ids)}" + (f" ({', '.join(ids)})" if ids else ""))
+
+
+@retention_app.command("review")
+def retention_review(
+    message_id: str,
+    user: UserOption,
+    purpose: MessagePurpose,
+    keep: Annotated[bool, typer.Option("--keep", help="Keep: next review in 12 months.")] = False,
+    erase: Annotated[bool, typer.Option("--erase", help="Erase now (keys destroyed).")] = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Decide on a message your agency sent: keep it another year, or erase it now."""
+    if keep == erase:
+        raise _fail(ValueError("decision: give one of --keep or --erase"))
+    db = _open(database)
+    with _mailbox_errors():
+        done = retention.review(db, _mailbox_user(db, user), message_id,
+                                "keep" if keep else "erase", purpose)  # fmt: skip
+    if done.next_review is not None:
+        console.print(f"{message_id} kept; next review {done.next_review:%Y-%m-%d}")
+    else:
+        console.print(f"{message_id} erased")
+
+
+@retention_app.command("notices")
+def retention_notices(
+    user: UserOption,
+    all_: Annotated[bool, typer.Option("--all", help="Decided ones too.")] = False,
+    database: DatabaseOption = None,
+) -> None:
+    """Review notices to your agency and desks (pending ones unless --all)."""
+    db = _open(database)
+    with _mailbox_errors():
+        rows = retention.notices(db, _mailbox_user(db, user), pending=not all_)
+    table = Table(title=f"Review notices for {user}")
+    for name in ("message", "kind", "sent", "review due", "noticed"):
+        table.add_column(name)
+    for r in rows:
+        table.add_row(r.message_id, r.kind.value, f"{r.sent_at:%Y-%m-%d}",
+                      f"{r.review_due:%Y-%m-%d}", f"{r.at:%Y-%m-%d}")  # fmt: skip
+    console.print(table)

@@ -348,11 +348,16 @@ def test_an_ffm_reads_back_into_the_same_flight_and_shipments(
     movement, shipments = flight
     manifest = read_ffm(one(write_ffm(movement, shipments)))
     assert without_source(Movement.model_validate(manifest.movement)) == without_source(movement)
-    got = sorted((s.awb, s.origin, s.destination, s.pieces, s.weight_kg, s.description)
-                 for s in manifest.shipments)  # fmt: skip
-    assert got == sorted(
-        (s.awb, s.origin, s.destination, s.pieces, s.weight_kg, s.description) for s in shipments
-    )
+
+    def facts(s: Shipment) -> tuple[str, str, str, int, float, str]:
+        # a shipment without a description sorts before any with one
+        return (s.awb, s.origin, s.destination, s.pieces, s.weight_kg, s.description or "")
+
+    got = sorted(facts(s) for s in manifest.shipments)
+    assert got == sorted(facts(s) for s in shipments)
+    assert [s.description is None for s in sorted(manifest.shipments, key=facts)] == [
+        s.description is None for s in sorted(shipments, key=facts)
+    ]
     assert all(s.unloading == s.destination for s in manifest.shipments)
 
 

@@ -133,8 +133,13 @@ def test_send_read_inbox_and_receipts(people: Database, kek: Kek) -> None:
     mine = mailbox.read(people, carlos, sent.id, "own report", kek=kek)
     assert mine.addressees == ["agency:NL-DOUANE", "desk:NL-AMS-TC"] and mine.author == "carlos"
 
-    entry = audit.entries(people, object_kind="message", object_id=sent.id, username="piet")[0]
+    entry = audit.entries(people, object_kind="message", object_id=sent.id, username="piet")[-1]
     assert entry.action == "read" and entry.purpose == "case 2026/117"
+    # listing shows subjects, which may name people: each listing is audited with what it showed
+    (listing,) = [
+        e for e in audit.entries(people, username="anna") if e.purpose == "inbox listing"
+    ][:1]
+    assert listing.action == "read" and listing.details["listed"] == [sent.id]
 
     kinds = {(r.address, r.user, r.kind) for r in mailbox.receipts_of(people, carlos, sent.id)}
     assert kinds == {
@@ -496,8 +501,8 @@ RELATIONS = [
     "unrelated_same_country",
     "other_country",
 ]
-ENDPOINTS = ["read", "list", "search", "thread", "receipts", "export", "forward_own",
-             "forward_other"]  # fmt: skip
+ENDPOINTS = ["read", "list", "search", "thread", "receipts", "attachment", "export",
+             "forward_own", "forward_other"]  # fmt: skip
 VARIANTS = {
     "amber": Handling(tlp=Tlp.AMBER),
     "amber_strict": Handling(tlp=Tlp.AMBER_STRICT),
@@ -521,9 +526,15 @@ ADDRESSED_DESK = "BE-ANR-TC"
 SENDERS_SINK, SINK = "DE-ZOLL", "DE-BKA"
 
 
+#: A refusal on a message the caller may see: 404 with the rule named.
+REFUSED = -404
+
+
 def oracle(role: str, relation: str, endpoint: str, handling: Handling) -> int:
     """What the rules say, written apart from the code: the HTTP status expected (for list and
-    search, 200 when the message is listed, 404 when it is absent)."""
+    search, 200 when the message is listed, 404 when it is absent). A message the caller may
+    not see is 404 with the body of a missing id; a refusal on a message they may see is
+    REFUSED: 404 too, naming the rule."""
     reads = role != "administrator"
     sends = role in {"intelligence_officer", "coordinator", "supervisor"}
     exports = sends
@@ -531,24 +542,24 @@ def oracle(role: str, relation: str, endpoint: str, handling: Handling) -> int:
     if not (reads and holds):
         return 404
     originator = relation == "sender"
-    if endpoint in {"read", "list", "search", "thread", "receipts"}:
+    if endpoint in {"read", "list", "search", "thread", "receipts", "attachment"}:
         return 200
     if endpoint == "export":
         if not exports:
-            return 403
+            return REFUSED
         if originator:
             return 200
-        return 403 if handling.no_export or handling.tlp == Tlp.RED else 200
+        return REFUSED if handling.no_export or handling.tlp == Tlp.RED else 200
     if not sends:
-        return 403
+        return REFUSED
     if originator:
         return 200
     if handling.no_forward or handling.tlp == Tlp.RED:
-        return 403
+        return REFUSED
     if endpoint == "forward_own":  # to a desk of the forwarder's own agency
         return 200
     # to an agency that does not hold the message
-    return 200 if handling.tlp in (Tlp.GREEN, Tlp.CLEAR) else 403
+    return 200 if handling.tlp in (Tlp.GREEN, Tlp.CLEAR) else REFUSED
 
 
 @dataclass
@@ -583,7 +594,9 @@ def _build_world(db: Database) -> World:
     for n, (variant, handling) in enumerate(VARIANTS.items()):
         message = report(handling=handling,
                          entities=[Entity(kind="vessel", identifier=f"900000{n}")])  # fmt: skip
-        sent = mailbox.send(db, author, message, ["NL-DOUANE", f"desk:{ADDRESSED_DESK}"], kek=kek)
+        files = [mailbox.Attachment("bl.pdf", "application/pdf", b"%PDF")]
+        sent = mailbox.send(db, author, message, ["NL-DOUANE", f"desk:{ADDRESSED_DESK}"], kek=kek,
+                            attachments=files)  # fmt: skip
         mailbox.forward(db, author, sent.id, ["ES-AEAT"], "joint operation")
         with pytest.raises(mailbox.Refused):
             mailbox.forward(db, clerk, sent.id, ["FR-DNRED"], "wider circle")
@@ -626,6 +639,8 @@ def _call(world: World, role: str, relation: str, endpoint: str, message_id: str
         return client.get(f"/messages/threads/{message_id}", headers=headers)
     if endpoint == "receipts":
         return client.get(f"/messages/{message_id}/receipts", headers=headers)
+    if endpoint == "attachment":
+        return client.get(f"/messages/{message_id}/attachments/1", headers=headers)
     if endpoint == "export":
         return client.get(f"/messages/{message_id}/export", headers=headers)
     if endpoint == "forward_own":
@@ -653,7 +668,11 @@ def test_access_control_matrix(world: World) -> None:
                 absent = _call(world, role, relation, endpoint, missing)
                 if (got, answer.content) != (absent.status_code, absent.content):
                     wrong.append((role, relation, endpoint, variant, "differs from a missing id"))
-        if got != expected:
+        if expected == REFUSED:
+            absent = _call(world, role, relation, endpoint, missing)
+            if got != 404 or answer.content == absent.content:
+                wrong.append((role, relation, endpoint, variant, f"{got}: not a refusal"))
+        elif got != expected:
             wrong.append((role, relation, endpoint, variant, f"{got} != {expected}"))
     allowed = sum(1 for c in cases if oracle(c[0], c[1], c[2], VARIANTS[c[3]]) == 200)
     assert not wrong, f"{len(wrong)} of {len(cases)} cases wrong, e.g. {wrong[:10]}"

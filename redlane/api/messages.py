@@ -1,21 +1,25 @@
 """The mailbox over HTTP: send, inbox, read, search, thread, forward, reply, export,
-receipts and overdue requests. A message the caller may not see answers 404 with the same body
-as one that does not exist; a refusal by the sender's handling or the caller's roles on a
-message they may see answers 403 naming the rule."""
+receipts and overdue requests. On a message's own routes every refusal answers 404: a message
+the caller may not see with the same body as one that does not exist, a refusal by the sender's
+handling or the caller's role on a message they may see with the rule named (they know it
+exists). Routes about no one message (send, inbox, search) answer 403 to a role that may not."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
 from redlane.api import actor, database
 from redlane.config import ConfigError
-from redlane.exchange import mailbox
+from redlane.exchange import mailbox, retention
 from redlane.exchange.crypto import Kek, load_kek
 from redlane.exchange.model import Message, MessageKind
 from redlane.security.accounts import Actor, Forbidden
@@ -45,14 +49,15 @@ Key = Annotated[Kek, Depends(node_kek)]
 
 
 @contextmanager
-def _answers() -> Iterator[None]:
-    """Library errors as HTTP answers."""
+def _answers(about_a_message: bool = False) -> Iterator[None]:
+    """Library errors as HTTP answers; on a message's own routes a refusal is a 404 too."""
+    refused = status.HTTP_404_NOT_FOUND if about_a_message else status.HTTP_403_FORBIDDEN
     try:
         yield
     except mailbox.NotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, mailbox.NOT_FOUND) from exc
     except (mailbox.Refused, Forbidden) as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+        raise HTTPException(refused, str(exc)) from exc
     except mailbox.Erased as exc:
         raise HTTPException(status.HTTP_410_GONE, str(exc)) from exc
     except (mailbox.MailboxError, AuditError) as exc:
@@ -66,10 +71,38 @@ def _call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return function(*args, **kwargs)
 
 
+def _on_message(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`_call` on a route of one message: every refusal answers 404."""
+    with _answers(about_a_message=True):
+        return function(*args, **kwargs)
+
+
+class Upload(BaseModel):
+    name: str = Field(min_length=1, description="The file name.")
+    media_type: str = Field(description="e.g. application/pdf")
+    content: str = Field(description="The file's bytes, base64.")
+
+    def attachment(self) -> mailbox.Attachment:
+        try:
+            data = base64.b64decode(self.content, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise mailbox.MailboxError(f"attachment {self.name!r}: content is not base64") from exc
+        return mailbox.Attachment(self.name, self.media_type, data)
+
+
 class Outgoing(BaseModel):
     message: Message
     to: list[str] = Field(default_factory=list, description="Agency or desk codes.")
     desk: str | None = Field(default=None, description="Send as this desk of yours.")
+    attachments: list[Upload] = Field(default_factory=list, description="Files, encrypted.")
+
+
+class Uploads(BaseModel):
+    attachments: list[Upload] = Field(min_length=1)
+
+
+class ReviewDecision(BaseModel):
+    decision: Literal["keep", "erase"]
 
 
 class Addressees(BaseModel):
@@ -80,7 +113,10 @@ class Addressees(BaseModel):
 def send_message(body: Outgoing, db: Store, who: Who, kek: Key) -> dict[str, Any]:
     """Send a message to agencies and desks; mode notices also go to the services routed for
     their next place; requests get their legal due time."""
-    sent = _call(mailbox.send, db, who, body.message, body.to, desk=body.desk, kek=kek)
+    with _answers():
+        files = [u.attachment() for u in body.attachments]
+        sent = mailbox.send(db, who, body.message, body.to, desk=body.desk, kek=kek,
+                            attachments=files)  # fmt: skip
     return dict(sent.to_dict())
 
 
@@ -140,7 +176,7 @@ def read_message(
     message_id: str, db: Store, who: Who, kek: Key, purpose: Purpose
 ) -> dict[str, Any]:
     """Open a message (decrypted; writes your `opened` receipt; audited with the purpose)."""
-    opened = _call(mailbox.read, db, who, message_id, purpose, kek=kek)
+    opened = _on_message(mailbox.read, db, who, message_id, purpose, kek=kek)
     return dict(opened.to_dict())
 
 
@@ -149,7 +185,7 @@ def forward_message(
     message_id: str, body: Addressees, db: Store, who: Who, purpose: Purpose
 ) -> dict[str, Any]:
     """Forward within what the sender's handling allows (audited; refusals too)."""
-    done = _call(mailbox.forward, db, who, message_id, body.to, purpose)
+    done = _on_message(mailbox.forward, db, who, message_id, body.to, purpose)
     return {"to": done.to, "rules": done.rules}
 
 
@@ -158,7 +194,7 @@ def reply_to_message(
     message_id: str, body: Outgoing, db: Store, who: Who, kek: Key
 ) -> dict[str, Any]:
     """Answer in the thread: to the sender, and to `to`."""
-    sent = _call(mailbox.reply, db, who, message_id, body.message, body.to, desk=body.desk,
+    sent = _on_message(mailbox.reply, db, who, message_id, body.message, body.to, desk=body.desk,
                  kek=kek)  # fmt: skip
     return dict(sent.to_dict())
 
@@ -169,16 +205,48 @@ def export_message(
 ) -> dict[str, Any]:
     """The message as a JSON document to take out of redlane, unless its handling forbids
     (no_export, TLP:RED); audited."""
-    return dict(_call(mailbox.export, db, who, message_id, purpose, kek=kek))
+    return dict(_on_message(mailbox.export, db, who, message_id, purpose, kek=kek))
 
 
 @router.get("/{message_id}/receipts")
 def message_receipts(message_id: str, db: Store, who: Who) -> list[dict[str, Any]]:
     """Deliveries and opened/actioned receipts (all for the sender, your agency's otherwise)."""
-    return [r.to_dict() for r in _call(mailbox.receipts_of, db, who, message_id)]
+    return [r.to_dict() for r in _on_message(mailbox.receipts_of, db, who, message_id)]
 
 
 @router.post("/{message_id}/actioned", status_code=status.HTTP_204_NO_CONTENT)
 def mark_actioned(message_id: str, db: Store, who: Who) -> None:
     """Record that you acted on the message."""
-    _call(mailbox.mark_actioned, db, who, message_id)
+    _on_message(mailbox.mark_actioned, db, who, message_id)
+
+
+@router.post("/{message_id}/attachments", status_code=status.HTTP_201_CREATED)
+def add_attachments(
+    message_id: str, body: Uploads, db: Store, who: Who, kek: Key, purpose: Purpose
+) -> list[dict[str, Any]]:
+    """Attach files to a message your agency sent (each sealed with its own key; at most
+    REDLANE_ATTACHMENT_MAX_BYTES each)."""
+    with _answers(about_a_message=True):
+        files = [u.attachment() for u in body.attachments]
+        added = mailbox.attach(db, who, message_id, files, purpose, kek=kek)
+    return [a.to_dict() for a in added]
+
+
+@router.get("/{message_id}/attachments/{n}")
+def get_attachment(
+    message_id: str, n: int, db: Store, who: Who, kek: Key, purpose: Purpose
+) -> Response:
+    """Attachment N of a message you may see, decrypted (audited with the purpose)."""
+    found = _on_message(mailbox.attachment, db, who, message_id, n, purpose, kek=kek)
+    disposition = f"attachment; filename*=UTF-8''{quote(found.info.name)}"
+    return Response(found.data, media_type=found.info.media_type,
+                    headers={"Content-Disposition": disposition})  # fmt: skip
+
+
+@router.post("/{message_id}/review")
+def review_message(
+    message_id: str, body: ReviewDecision, db: Store, who: Who, purpose: Purpose
+) -> dict[str, Any]:
+    """Retention review by the sending agency: keep (another 12 months) or erase now."""
+    done = _on_message(retention.review, db, who, message_id, body.decision, purpose)
+    return dict(done.to_dict())

@@ -13,6 +13,7 @@ searches, forwards and exports are audited with user and purpose (`redlane.secur
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import unicodedata
@@ -27,6 +28,7 @@ from pydantic import ValidationError
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    and_,
     delete,
     exists,
     false,
@@ -50,6 +52,7 @@ from redlane.exchange.crypto import (
 )
 from redlane.exchange.handling import Decision, export_decision, forward_decision
 from redlane.exchange.model import EntityKind, Handling, Message, MessageKind, Tlp
+from redlane.exchange.schedule import REVIEW_MONTHS, add_months, needs_review
 from redlane.exchange.watchlist import entries_from, entry_row
 from redlane.security import audit
 from redlane.security.accounts import Actor, Capability, Forbidden, User, require
@@ -60,10 +63,12 @@ from redlane.store.schema import (
     desk_members,
     desks,
     forwards,
+    message_attachments,
     message_entities,
     message_keys,
     messages,
     receipts,
+    retention,
     routes,
     users,
     watchlist,
@@ -71,6 +76,7 @@ from redlane.store.schema import (
 
 NOT_FOUND = "no such message"
 OBJECT_KIND = "message"
+INBOX_PURPOSE = "inbox listing"
 MAX_LIMIT = 500
 _ID = re.compile(r"^[0-9a-f]{32}$")
 #: Identifiers of conveyances, containers and businesses are indexed as they are (normalised);
@@ -79,6 +85,10 @@ CLEAR_KINDS = frozenset(
     {EntityKind.VESSEL, EntityKind.AIRCRAFT, EntityKind.CONTAINER, EntityKind.COMPANY}
 )
 Box = Literal["received", "sent", "all"]
+ATTACHMENT_SETTING = "REDLANE_ATTACHMENT_MAX_BYTES"
+#: 20 MiB: what a scanned document or a few photographs take, far below what a row can hold
+DEFAULT_ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
+_MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 
 
 class MailboxError(ValueError):
@@ -114,6 +124,8 @@ class _Who:
     agency_id: int | None
     addresses: tuple[str, ...]
     can_read: bool
+    sees_restricted: bool = False
+    """A supervisor checking the accuracy and lawfulness of messages restricted by retention."""
 
 
 def _who(conn: Connection, actor: Actor) -> _Who:
@@ -140,20 +152,37 @@ def _who(conn: Connection, actor: Actor) -> _Who:
                 select(desk_members.c.desk_id).where(desk_members.c.user_id == user_id)
             )
         ]
-    return _Who(actor, user_id, int(agency_id), tuple(addresses),
-                actor.can(Capability.READ_MESSAGES))  # fmt: skip
+    can_read = actor.can(Capability.READ_MESSAGES)
+    return _Who(actor, user_id, int(agency_id), tuple(addresses), can_read,
+                can_read and actor.can(Capability.REVIEW_RESTRICTED))  # fmt: skip
+
+
+def restricted(message_id: Any) -> ColumnElement[bool]:
+    """The message `message_id` (a column) is restricted by retention."""
+    return exists().where(
+        retention.c.message_id == message_id, retention.c.restricted_at.is_not(None)
+    )
+
+
+def _unrestricted(who: _Who, message_id: Any) -> list[ColumnElement[bool]]:
+    """The retention condition of the query layer: a restricted message is hidden from
+    everyone but supervisors (who check it before it is kept or erased)."""
+    return [] if who.sees_restricted else [~restricted(message_id)]
 
 
 def _visible(who: _Who) -> ColumnElement[bool]:
     """The need-to-know condition on `messages`, for every query that returns messages."""
     if not who.can_read or who.agency_id is None:
         return false()
-    return or_(
-        messages.c.sender_agency_id == who.agency_id,
-        exists().where(
-            deliveries.c.message_id == messages.c.id,
-            deliveries.c.address.in_(who.addresses),
+    return and_(
+        or_(
+            messages.c.sender_agency_id == who.agency_id,
+            exists().where(
+                deliveries.c.message_id == messages.c.id,
+                deliveries.c.address.in_(who.addresses),
+            ),
         ),
+        *_unrestricted(who, messages.c.id),
     )
 
 
@@ -167,10 +196,19 @@ def _visible_row(conn: Connection, who: _Who, message_id: str) -> Any:
 
 
 def require_visible(db: Database, actor: Actor, message_id: str) -> None:
-    """NotFound unless `actor` may see the message: for parts stored elsewhere (attachments),
-    whose reads must answer as the message does."""
+    """NotFound unless `actor` may see the message: for parts stored elsewhere, whose reads
+    must answer as the message does."""
     with db.engine.connect() as conn:
         _visible_row(conn, _who(conn, actor), message_id)
+
+
+def _refuse_restricted(conn: Connection, message_id: str) -> None:
+    """A restricted message is only checked, never passed on (a supervisor sees it)."""
+    if conn.execute(select(restricted(message_id))).scalar():
+        raise Refused(
+            Decision(False, "restricted", "the message is restricted by retention (review "
+                     "overdue): it may be checked, kept or erased, not passed on")
+        )  # fmt: skip
 
 
 # --- addresses ---------------------------------------------------------------------------
@@ -336,6 +374,7 @@ class Opened:
     message: Message
     author: str | None
     addressees: list[str]
+    attachments: list[AttachmentInfo] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -343,7 +382,35 @@ class Opened:
             "author": self.author,
             "addressees": self.addressees,
             "message": self.message.model_dump(mode="json"),
+            "attachments": [a.to_dict() for a in self.attachments],
         }
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file to send with a message: its bytes, file name and media type."""
+
+    name: str
+    media_type: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    n: int
+    """Its number within the message, from 1."""
+    name: str
+    media_type: str
+    size: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "name": self.name, "media_type": self.media_type, "size": self.size}
+
+
+@dataclass(frozen=True)
+class AttachmentContent:
+    info: AttachmentInfo
+    data: bytes = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -605,6 +672,9 @@ class _Composed:
     parent: str | None = None
     watch: list[dict[str, Any]] = field(default_factory=list)
     """Watchlist rows of an alert or notice: targeting tests its subjects from the sending on."""
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    review: dict[str, Any] | None = None
+    """The retention row of an alert or a message naming a person (reviewed yearly)."""
 
 
 def _sender_desk(conn: Connection, who: _Who, desk: str | None) -> int | None:
@@ -625,6 +695,7 @@ def _compose(
     desk: str | None,
     moment: datetime,
     kek: Kek,
+    attachments: Sequence[Attachment] = (),
 ) -> _Composed:
     if who.agency_id is None:
         raise MailboxError("sender: sending needs a user (or service) of a registered agency")
@@ -715,6 +786,12 @@ def _compose(
         ],
         parent=message.in_reply_to,
         watch=_watch_rows(message_id, who, message, moment),
+        attachments=_attachment_rows(message_id, 1, attachments, who, moment, kek),
+        review=(
+            {"message_id": message_id, "review_due": add_months(moment, REVIEW_MONTHS)}
+            if needs_review(message)
+            else None
+        ),
     )
 
 
@@ -740,6 +817,12 @@ def _store(conn: Connection, who: _Who, composed: Sequence[_Composed]) -> None:
     watched = [w for c in composed for w in c.watch]
     if watched:
         conn.execute(insert(watchlist), watched)
+    files = [a for c in composed for a in c.attachments]
+    if files:
+        conn.execute(insert(message_attachments), files)
+    reviews = [c.review for c in composed if c.review is not None]
+    if reviews:
+        conn.execute(insert(retention), reviews)
     for c in composed:
         if c.parent is not None:
             # answering a message is acting on it
@@ -756,20 +839,27 @@ def send(
     purpose: str = "intelligence exchange",
     now: datetime | None = None,
     kek: Kek | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> Sent:
     """Send `message` from the actor's agency (or one of their desks) to `to` (agency or desk
-    codes); a mode notice goes to the services routed for its next place as well, a request
-    gets its legal due time. One durable transaction; the sending is audited."""
+    codes), with `attachments` (each sealed with its own key, at most
+    REDLANE_ATTACHMENT_MAX_BYTES each); a mode notice goes to the services routed for its next
+    place as well, a request gets its legal due time. One durable transaction; the sending is
+    audited."""
     require(actor, Capability.SEND_MESSAGES)
     chosen = _kek(kek)
     moment = _now(now)
+    files = _checked(attachments)
     with _durable(db) as conn:
         who = _who(conn, actor)
-        composed = _compose(conn, who, message, to, desk, moment, chosen)
+        composed = _compose(conn, who, message, to, desk, moment, chosen, files)
         _store(conn, who, [composed])
     sent = composed.sent
-    audit.record(db, actor, audit.Action.COLLECT, purpose, OBJECT_KIND, sent.id,
-                 {"kind": message.kind.value, "to": sent.addressees}, at=moment)  # fmt: skip
+    details: dict[str, Any] = {"kind": message.kind.value, "to": sent.addressees}
+    if files:
+        details["attachments"] = [len(a.data) for a in files]
+    audit.record(db, actor, audit.Action.COLLECT, purpose, OBJECT_KIND, sent.id, details,
+                 at=moment)  # fmt: skip
     return sent
 
 
@@ -818,6 +908,7 @@ def reply(
         )
     with db.engine.connect() as conn:
         parent = _visible_row(conn, _who(conn, actor), message_id)
+        _refuse_restricted(conn, message_id)
         names = _names(conn)
     back = (
         f"desk:{names.desk[parent.sender_desk_id][0]}"
@@ -862,9 +953,10 @@ def read(
         if not originator:
             query = query.where(deliveries.c.address.in_(who.addresses))
         addressees = sorted(names.label(a) for (a,) in conn.execute(query))
+        files = _attachment_infos(conn, chosen, message_id)
     audit.record(db, actor, audit.Action.READ, why, OBJECT_KIND, message_id, at=moment)
     envelope = _envelope(row, names, message.subject, opened=True)
-    return Opened(envelope, message, row.author if originator else None, addressees)
+    return Opened(envelope, message, row.author if originator else None, addressees, files)
 
 
 def inbox(
@@ -919,7 +1011,7 @@ def inbox(
             for mine in who.addresses:
                 query = select(
                     deliveries.c.message_id.label("id"), deliveries.c.delivered_at.label("at")
-                ).where(deliveries.c.address == mine)
+                ).where(deliveries.c.address == mine, *_unrestricted(who, deliveries.c.message_id))
                 if filters:
                     query = query.join(messages, messages.c.id == deliveries.c.message_id).where(
                         *filters
@@ -927,7 +1019,9 @@ def inbox(
                 parts.append(query.order_by(deliveries.c.delivered_at.desc()).limit(depth))
         if box in ("sent", "all"):
             query = select(messages.c.id.label("id"), messages.c.sent_at.label("at")).where(
-                messages.c.sender_agency_id == who.agency_id, *filters
+                messages.c.sender_agency_id == who.agency_id,
+                *_unrestricted(who, messages.c.id),
+                *filters,
             )
             parts.append(query.order_by(messages.c.sent_at.desc()).limit(depth))
         merged = union_all(*[select(p.subquery()) for p in parts]).subquery()
@@ -950,7 +1044,12 @@ def inbox(
                 ).scalars()
             )
         delivered = {r.id: r.at for r in page if r.id not in sent_ids}
-        return _envelopes(conn, who, [r.id for r in page], chosen, delivered)
+        listed = _envelopes(conn, who, [r.id for r in page], chosen, delivered)
+    if listed:
+        # the subjects shown may name people: a listing is a consultation too
+        audit.record(db, actor, audit.Action.READ, INBOX_PURPOSE, OBJECT_KIND, listed[0].id,
+                     {"listed": [e.id for e in listed], "box": box})  # fmt: skip
+    return listed
 
 
 def _kind(kind: MessageKind | str | None) -> MessageKind | None:
@@ -1060,6 +1159,7 @@ def overdue(
             .where(
                 messages.c.kind == MessageKind.REQUEST.value,
                 messages.c.due_at < moment,
+                ~restricted(messages.c.id),
                 exists().where(
                     deliveries.c.message_id == messages.c.id,
                     deliveries.c.address.in_(who.addresses),
@@ -1104,6 +1204,7 @@ def forward(
         who = _who(conn, actor)
         row = _visible_row(conn, who, message_id)
         require(actor, Capability.SEND_MESSAGES)
+        _refuse_restricted(conn, message_id)
         assert who.agency_id is not None  # a visible message has a reader of an agency
         targets = _resolve(conn, to)
         if not targets:
@@ -1175,6 +1276,7 @@ def export(
         who = _who(conn, actor)
         row = _visible_row(conn, who, message_id)
         require(actor, Capability.EXPORT_MESSAGES)
+        _refuse_restricted(conn, message_id)
         decision = export_decision(
             Tlp(row.tlp), row.no_export, originator=row.sender_agency_id == who.agency_id
         )
@@ -1236,9 +1338,286 @@ def mark_actioned(
         _receipt(conn, who, message_id, "actioned", _now(now))
 
 
+# --- attachments -------------------------------------------------------------------------
+
+
+def max_attachment_bytes(value: str | None = None) -> int:
+    """The largest attachment accepted: REDLANE_ATTACHMENT_MAX_BYTES (default 20 MiB)."""
+    raw = (value if value is not None else os.environ.get(ATTACHMENT_SETTING, "")).strip()
+    if not raw:
+        return DEFAULT_ATTACHMENT_MAX_BYTES
+    try:
+        limit = int(raw.replace("_", ""))
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise ConfigError(f"{ATTACHMENT_SETTING}={raw!r}: give the largest size in bytes (> 0)")
+    return limit
+
+
+def _checked(attachments: Sequence[Attachment]) -> list[Attachment]:
+    """Attachments with a plain file name and a media type, each within the size limit."""
+    if not attachments:
+        return []
+    limit = max_attachment_bytes()
+    found = []
+    for a in attachments:
+        name = a.name.replace("\\", "/").rsplit("/", 1)[-1].strip()
+        if not name:
+            raise MailboxError(f"attachment {a.name!r}: give it a file name")
+        if len(a.data) > limit:
+            raise MailboxError(
+                f"attachment {name!r}: {len(a.data):,} bytes is over the limit of {limit:,} "
+                f"bytes ({ATTACHMENT_SETTING})"
+            )
+        media_type = a.media_type.strip().lower()
+        if not _MEDIA_TYPE.match(media_type) or len(media_type) > 128:
+            raise MailboxError(
+                f"attachment {name!r}: media type {a.media_type!r} is not TYPE/SUBTYPE "
+                "(e.g. application/pdf)"
+            )
+        found.append(Attachment(name, media_type, a.data))
+    return found
+
+
+def _attachment_ref(message_id: str, n: int) -> str:
+    return f"{message_id}/attachment/{n}"
+
+
+def _attachment_rows(
+    message_id: str,
+    first: int,
+    attachments: Sequence[Attachment],
+    who: _Who,
+    moment: datetime,
+    kek: Kek,
+) -> list[dict[str, Any]]:
+    rows = []
+    for n, a in enumerate(attachments, start=first):
+        key = new_data_key()
+        part = f"attachment/{n}"
+        rows.append({
+            "message_id": message_id, "n": n, "media_type": a.media_type, "size": len(a.data),
+            "kek_id": kek.id, "wrapped_key": kek.wrap(key, _attachment_ref(message_id, n)),
+            "name": seal(key, a.name.encode(), part_data(message_id, part + "/name")),
+            "content": seal(key, a.data, part_data(message_id, part)),
+            "added_at": moment, "added_by": who.actor.username,
+        })  # fmt: skip
+    return rows
+
+
+def _attachment_key(kek: Kek, row: Any) -> bytes:
+    ref = _attachment_ref(row.message_id, row.n)
+    try:
+        return kek.unwrap(row.wrapped_key, ref)
+    except DecryptionError:
+        if row.kek_id != kek.id:
+            raise ConfigError(
+                f"{KEK_SETTING}: attachment {ref} was sealed under key {row.kek_id}, not under "
+                f"this key ({kek.id}); is it the node's key?"
+            ) from None
+        raise
+
+
+def _attachment_infos(conn: Connection, kek: Kek, message_id: str) -> list[AttachmentInfo]:
+    rows = conn.execute(
+        select(message_attachments)
+        .where(message_attachments.c.message_id == message_id)
+        .order_by(message_attachments.c.n)
+    )
+    found = []
+    for r in rows:
+        key = _attachment_key(kek, r)
+        name = open_sealed(key, r.name, part_data(message_id, f"attachment/{r.n}/name"))
+        found.append(AttachmentInfo(r.n, name.decode(), r.media_type, r.size))
+    return found
+
+
+def attach(
+    db: Database,
+    actor: Actor,
+    message_id: str,
+    attachments: Sequence[Attachment],
+    purpose: str = "intelligence exchange",
+    *,
+    now: datetime | None = None,
+    kek: Kek | None = None,
+) -> list[AttachmentInfo]:
+    """Add attachments to a message the actor's agency sent (numbered after those it has):
+    its recipients find them with the message. Audited."""
+    why = _purpose(purpose)
+    chosen = _kek(kek)
+    moment = _now(now)
+    files = _checked(attachments)
+    if not files:
+        raise MailboxError("attachments: give at least one file")
+    with _durable(db) as conn:
+        who = _who(conn, actor)
+        row = _visible_row(conn, who, message_id)
+        require(actor, Capability.SEND_MESSAGES)
+        _refuse_restricted(conn, message_id)
+        if row.sender_agency_id != who.agency_id:
+            raise Refused(Decision(False, "originator", "only the sending agency adds attachments"))
+        _data_key(conn, chosen, message_id)  # an erased message takes nothing more
+        last = conn.execute(
+            select(func.max(message_attachments.c.n)).where(
+                message_attachments.c.message_id == message_id
+            )
+        ).scalar()
+        rows = _attachment_rows(message_id, (last or 0) + 1, files, who, moment, chosen)
+        conn.execute(insert(message_attachments), rows)
+    added = [AttachmentInfo(r["n"], a.name, a.media_type, r["size"]) for r, a in zip(rows, files,
+             strict=True)]  # fmt: skip
+    audit.record(db, actor, audit.Action.COLLECT, why, "attachment", message_id,
+                 {"attachments": [a.n for a in added]}, at=moment)  # fmt: skip
+    return added
+
+
+def attachment(
+    db: Database,
+    actor: Actor,
+    message_id: str,
+    n: int,
+    purpose: str,
+    *,
+    now: datetime | None = None,
+    kek: Kek | None = None,
+) -> AttachmentContent:
+    """Attachment `n` of a message, decrypted, for someone who may see the message (NotFound
+    otherwise, or when it has no attachment `n`; Erased once retention destroyed its keys).
+    Audited with the purpose."""
+    why = _purpose(purpose)
+    chosen = _kek(kek)
+    moment = _now(now)
+    with db.engine.connect() as conn:
+        _visible_row(conn, _who(conn, actor), message_id)
+        _data_key(conn, chosen, message_id)
+        row = conn.execute(
+            select(message_attachments).where(
+                message_attachments.c.message_id == message_id, message_attachments.c.n == n
+            )
+        ).first()
+        if row is None:
+            raise NotFound()
+        key = _attachment_key(chosen, row)
+        part = f"attachment/{n}"
+        name = open_sealed(key, row.name, part_data(message_id, part + "/name")).decode()
+        data = open_sealed(key, row.content, part_data(message_id, part))
+    audit.record(db, actor, audit.Action.READ, why, "attachment", f"{message_id}/{n}",
+                 {"size": len(data)}, at=moment)  # fmt: skip
+    return AttachmentContent(AttachmentInfo(n, name, row.media_type, row.size), data)
+
+
+# --- keys: crypto-shredding and rotation of the key encryption key -----------------------
+
+
+@contextmanager
+def shredding(db: Database) -> Iterator[Connection]:
+    """A transaction whose deletions and overwrites do not linger in the database files: on
+    SQLite the freed space is zeroed (secure_delete) and the WAL, which still holds the old
+    pages, is checkpointed and truncated after the commit; on PostgreSQL the tables that hold
+    keys are vacuumed, so their dead rows are no longer kept. Backups and PostgreSQL's WAL
+    archive still hold what they held: `rekey` makes those copies useless."""
+    with db.engine.connect() as conn:
+        if db.is_sqlite:
+            conn.exec_driver_sql("PRAGMA secure_delete=ON")
+            conn.commit()
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            if db.is_sqlite:
+                conn.exec_driver_sql("PRAGMA secure_delete=OFF")
+                conn.commit()
+    if db.is_sqlite:
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.commit()
+    else:
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM message_keys, message_attachments, message_entities")
+
+
+@dataclass(frozen=True)
+class Rekeyed:
+    old: str
+    new: str
+    messages: int
+    attachments: int
+    entities: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"old": self.old, "new": self.new, "messages": self.messages,
+                "attachments": self.attachments, "entities": self.entities}  # fmt: skip
+
+
+def rekey(db: Database, actor: Actor, old: Kek, new: Kek) -> Rekeyed:
+    """Re-wrap every live data key (messages and attachments) under the key encryption key
+    `new`, and re-index the entities of people under the keyed hash `new` derives, in one
+    transaction. Once the node runs on `new` and `old` is destroyed, the wrapped keys in old
+    backups open with nothing: the messages erased since those backups were made are gone from
+    them too. Keys already under `new` are left as they are (a rerun finishes an interrupted
+    one). Needs manage_accounts (the operator of the node); audited."""
+    require(actor, Capability.MANAGE_ACCOUNTS)
+    if old.id == new.id:
+        raise MailboxError(f"new: the new key is the current key ({old.id}); make one with "
+                           "`redlane mailbox keygen PATH`")  # fmt: skip
+    moved = files = indexed = 0
+    with shredding(db) as conn:
+        query = select(message_keys, messages.c.body).join(
+            messages, messages.c.id == message_keys.c.message_id
+        )
+        for row in conn.execute(query).all():
+            if row.kek_id == new.id:
+                continue
+            data_key = _data_key(conn, old, row.message_id)
+            conn.execute(
+                message_keys.update()
+                .where(message_keys.c.message_id == row.message_id)
+                .values(kek_id=new.id, wrapped_key=new.wrap(data_key, row.message_id))
+            )
+            body = open_sealed(data_key, row.body, part_data(row.message_id, "body"))
+            message = Message.model_validate_json(body)
+            blind = {(e.kind.value, entity_key(e.kind, e.identifier, new)) for e in message.entities
+                     if e.kind not in CLEAR_KINDS}  # fmt: skip
+            conn.execute(
+                delete(message_entities).where(
+                    message_entities.c.message_id == row.message_id,
+                    message_entities.c.key.like("h:%"),
+                )
+            )
+            if blind:
+                conn.execute(insert(message_entities), [
+                    {"message_id": row.message_id, "kind": k, "key": v} for k, v in sorted(blind)
+                ])  # fmt: skip
+            moved += 1
+            indexed += len(blind)
+        for row in conn.execute(select(message_attachments).where(
+            message_attachments.c.kek_id != new.id
+        )).all():  # fmt: skip
+            key = _attachment_key(old, row)
+            conn.execute(
+                message_attachments.update()
+                .where(
+                    message_attachments.c.message_id == row.message_id,
+                    message_attachments.c.n == row.n,
+                )
+                .values(kek_id=new.id,
+                        wrapped_key=new.wrap(key, _attachment_ref(row.message_id, row.n)))
+            )  # fmt: skip
+            files += 1
+    done = Rekeyed(old.id, new.id, moved, files, indexed)
+    audit.record(db, actor, audit.Action.ADMIN, "key encryption key rotation", "kek", new.id,
+                 done.to_dict())  # fmt: skip
+    return done
+
+
 __all__ = [
     "NOT_FOUND",
     "Address",
+    "Attachment",
+    "AttachmentContent",
+    "AttachmentInfo",
     "Envelope",
     "Erased",
     "Forbidden",
@@ -1248,8 +1627,11 @@ __all__ = [
     "Opened",
     "Receipt",
     "Refused",
+    "Rekeyed",
     "Sent",
     "add_route",
+    "attach",
+    "attachment",
     "check_kek",
     "entity_key",
     "export",
@@ -1257,15 +1639,19 @@ __all__ = [
     "inbox",
     "list_routes",
     "mark_actioned",
+    "max_attachment_bytes",
     "normalise",
     "overdue",
     "read",
     "receipts_of",
+    "rekey",
     "remove_route",
     "reply",
     "require_visible",
+    "restricted",
     "search",
     "send",
     "send_many",
+    "shredding",
     "thread",
 ]

@@ -58,6 +58,8 @@ class Capability(StrEnum):
     COORDINATE_OPERATIONS = "coordinate_operations"
     MANAGE_ACCOUNTS = "manage_accounts"
     READ_AUDIT = "read_audit"
+    #: see messages restricted by retention, to check their accuracy and lawfulness, and decide
+    REVIEW_RESTRICTED = "review_restricted"
 
 
 #: Administrators manage accounts and read the audit log but see no operational data
@@ -94,6 +96,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.EXPORT_MESSAGES,
             Capability.RELEASE_MESSAGES,
             Capability.READ_AUDIT,
+            Capability.REVIEW_RESTRICTED,
         }
     ),
     Role.ADMINISTRATOR: frozenset({Capability.MANAGE_ACCOUNTS, Capability.READ_AUDIT}),

@@ -627,3 +627,53 @@ routes = Table(
     Column("place", String(5), primary_key=True),
     Column("address", String(16), primary_key=True),
 )
+
+#: Attachments: each sealed with its own data key (wrapped by the node's key encryption key,
+#: like a message's), its file name sealed too; deleted with the message's key at erasure.
+message_attachments = Table(
+    "message_attachments",
+    metadata,
+    Column("message_id", String(32), ForeignKey("messages.id"), primary_key=True),
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("media_type", String(128), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("kek_id", String(16), nullable=False),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("name", LargeBinary, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("added_at", DateTime(timezone=True), nullable=False),
+    Column("added_by", String(64), nullable=False),
+)
+
+# --- exchange: retention -----------------------------------------------------------------------
+#
+# Every alert and every message naming a person has a review date (CIS: at least yearly). A
+# month before it the owner (the sending agency, or its desk) gets a notice; without a decision
+# by then the message is restricted (only supervisors see it) and a year later erased (its keys
+# destroyed). The query layer of the mailbox hides restricted messages.
+
+retention = Table(
+    "retention",
+    metadata,
+    Column("message_id", String(32), ForeignKey("messages.id"), primary_key=True),
+    Column("review_due", DateTime(timezone=True), nullable=False),
+    Column("noticed_at", DateTime(timezone=True)),
+    Column("restricted_at", DateTime(timezone=True)),
+    Column("erased_at", DateTime(timezone=True)),
+    Column("reviewed_at", DateTime(timezone=True)),
+    Column("reviewed_by", String(64)),
+    Index(None, "review_due"),
+)
+
+#: Review notices to a message's owner: the sending agency (and its desk, when a desk sent it).
+retention_notices = Table(
+    "retention_notices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("message_id", String(32), ForeignKey("messages.id"), nullable=False),
+    Column("agency_id", Integer, ForeignKey("agencies.id"), nullable=False),
+    Column("desk_id", Integer, ForeignKey("desks.id")),
+    Column("review_due", DateTime(timezone=True), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index(None, "agency_id", "at"),
+)
