@@ -16,8 +16,8 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache, reduce
 from importlib import resources
@@ -31,6 +31,7 @@ from pyais.encode import encode_dict
 from pyais.exceptions import UnknownMessageException
 from pyais.messages import AISSentence, GatehouseSentence, NMEASentenceFactory
 
+from redlane.intake.ais_fast import EARLIEST, LATEST, US, fast_positions
 from redlane.intake.canonical import Problem, RawRecord
 
 # --- the event definitions ---------------------------------------------------------------------
@@ -58,9 +59,9 @@ ENCOUNTER_BREAK_MINUTES = 60
 
 #: Positions and static reports held in Python lists before they go to DuckDB as Arrow.
 BATCH_ROWS = 50_000
-_US = 1_000_000
-_EARLIEST = int(datetime(1990, 1, 1, tzinfo=UTC).timestamp())
-_LATEST = int(datetime(2100, 1, 1, tzinfo=UTC).timestamp())
+#: Characters of the stream read at a time (whole lines): a block of about 13,000 lines.
+_BLOCK_CHARS = 1 << 20
+_US = US
 _POSITION_TYPES = frozenset({1, 2, 3, 18, 19, 27})
 _TAG_TIME = re.compile(rb"(?:^|,)c:([^,]*)")
 _TAG_TIMES: dict[bytes, int | None] = {}
@@ -103,24 +104,35 @@ def ais_records(item: AisItem) -> tuple[list[RawRecord], list[Problem]]:
 
 
 class _Columns:
-    """Rows as Python lists until a batch is full, then one Arrow table into DuckDB."""
+    """Rows as Python lists, and tables of rows, until a batch is full, then one Arrow table
+    into DuckDB."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema) -> None:
         self.con, self.table, self.schema = con, table, schema
         self.columns: list[list[Any]] = [[] for _ in schema]
+        self.tables: list[pa.Table] = []
+        self.table_rows = 0
         self.total = 0
         """Rows flushed so far."""
 
     def __len__(self) -> int:
-        return len(self.columns[0])
+        return len(self.columns[0]) + self.table_rows
+
+    def add(self, table: pa.Table) -> None:
+        """Rows already in columns (of the schema's names and types)."""
+        self.tables.append(table)
+        self.table_rows += table.num_rows
 
     def flush(self) -> None:
-        if not self.columns[0]:
+        if not self.columns[0] and not self.tables:
             return
-        batch = pa.Table.from_arrays(
+        listed = pa.Table.from_arrays(
             [pa.array(c, f.type) for c, f in zip(self.columns, self.schema, strict=True)],
             schema=self.schema,
         )
+        batch = pa.concat_tables([listed, *(t.cast(self.schema) for t in self.tables)])
+        self.tables.clear()
+        self.table_rows = 0
         self.con.register("batch_", batch)
         self.con.execute(f"INSERT INTO {self.table} SELECT * FROM batch_")
         self.con.unregister("batch_")
@@ -170,7 +182,7 @@ def _prefix_time(text: str) -> tuple[str, int | None]:
 
 
 def _checked_time(seconds: float, said: str) -> int:
-    if not _EARLIEST <= seconds < _LATEST:
+    if not EARLIEST <= seconds < LATEST:
         raise ValueError(f"receive time {said} is not between 1990 and 2100")
     return round(seconds * _US)
 
@@ -255,11 +267,51 @@ def _fragment_key(sentence: AISSentence) -> tuple[Any, ...]:
             sentence.frag_cnt)  # fmt: skip
 
 
-def _decode(
-    stream: TextIO, positions: _Columns, statics: _Columns, batch_rows: int
-) -> Iterator[AisError]:
-    pending: dict[tuple[Any, ...], _Parts] = {}
+@dataclass
+class _State:
+    """What the line-by-line reader carries from one block of lines to the next."""
+
+    pending: dict[tuple[Any, ...], _Parts] = field(default_factory=dict)
     wrapper_time: int | None = None  # a $PGHP line gives the time of the next AIS sentence
+    previous: int = 0  # the number of the last line read here
+
+
+def _decode(
+    stream: TextIO, positions: _Columns, statics: _Columns, batch_rows: int, *, fast: bool = True
+) -> Iterator[AisError]:
+    """Read the stream a block of lines at a time: the common position reports of the block
+    at once (`fast_positions`, unless `fast` is off), the other lines one by one."""
+    state = _State()
+    number = 0
+    while lines := stream.readlines(_BLOCK_CHARS):
+        numbered: Iterable[tuple[int, str]]
+        if fast:
+            slow, rows = fast_positions(lines, number + 1)
+            if rows is not None:
+                positions.add(rows)
+            numbered = ((number + 1 + i, lines[i]) for i in slow.tolist())
+        else:
+            numbered = enumerate(lines, start=number + 1)
+        yield from _read_lines(numbered, state, positions, statics, batch_rows)
+        if len(positions) >= batch_rows:
+            positions.flush()
+        number += len(lines)
+    for parts in state.pending.values():
+        yield _incomplete(parts)
+    positions.flush()
+    statics.flush()
+
+
+def _read_lines(
+    numbered: Iterable[tuple[int, str]],
+    state: _State,
+    positions: _Columns,
+    statics: _Columns,
+    batch_rows: int,
+) -> Iterator[AisError]:
+    """The lines (number, text) one by one, in order, with pyais. A line missing from the
+    numbers was taken by `fast_positions`: an AIS sentence with its own time."""
+    pending, wrapper_time, previous = state.pending, state.wrapper_time, state.previous
 
     add_mmsi, add_time, add_lat, add_lon, add_speed, add_line = (
         c.append for c in positions.columns
@@ -269,7 +321,10 @@ def _decode(
         where = number if isinstance(number, str) else f"line {number}"
         return AisError(where, None, reason, raw)
 
-    for number, text in enumerate(stream, start=1):
+    for number, text in numbered:
+        if number != previous + 1:
+            wrapper_time = None  # the AIS sentences skipped had their own time
+        previous = number
         line = text.strip()
         if not line or line[0] == "#":
             continue
@@ -368,10 +423,7 @@ def _decode(
             positions.flush()
         if len(statics.columns[0]) >= batch_rows:
             statics.flush()
-    for parts in pending.values():
-        yield _incomplete(parts)
-    positions.flush()
-    statics.flush()
+    state.wrapper_time, state.previous = wrapper_time, previous
 
 
 def _lines(first: int, last: int) -> str:
