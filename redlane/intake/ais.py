@@ -17,6 +17,7 @@ import re
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache, reduce
@@ -462,8 +463,9 @@ def _database() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def read_ais(stream: TextIO, *, batch_rows: int = BATCH_ROWS) -> Iterator[AisItem]:
-    """The lines refused (as they are met), then the vessel events of the whole file."""
+@contextmanager
+def _tables() -> Iterator[tuple[duckdb.DuckDBPyConnection, _Columns, _Columns]]:
+    """A cursor of this thread's database with empty `positions` and `statics` tables."""
     con = _database().cursor()
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -475,13 +477,32 @@ def read_ais(stream: TextIO, *, batch_rows: int = BATCH_ROWS) -> Iterator[AisIte
             "CREATE TEMP TABLE statics (mmsi BIGINT, t BIGINT, imo BIGINT, name VARCHAR, "
             "call_sign VARCHAR, line BIGINT)"
         )
-        positions = _Columns(con, "positions", _POSITIONS)
-        statics = _Columns(con, "statics", _STATICS)
+        yield con, _Columns(con, "positions", _POSITIONS), _Columns(con, "statics", _STATICS)
+    finally:
+        con.close()
+
+
+def read_ais(stream: TextIO, *, batch_rows: int = BATCH_ROWS) -> Iterator[AisItem]:
+    """The lines refused (as they are met), then the vessel events of the whole file."""
+    with _tables() as (con, positions, statics):
         yield from _decode(stream, positions, statics, batch_rows)
         if positions.total:
             yield from vessel_events(con)
-    finally:
-        con.close()
+
+
+def read_positions(
+    stream: TextIO, *, fast: bool = True, batch_rows: int = BATCH_ROWS
+) -> tuple[pa.Table, pa.Table, list[AisError]]:
+    """The positions and static reports the events of a stream are found from (in line order)
+    and the lines refused. With `fast` off every line is read with pyais: a check of
+    `fast_positions`, which must give the very same."""
+    with _tables() as (con, positions, statics):
+        errors = list(_decode(stream, positions, statics, batch_rows, fast=fast))
+        return (
+            con.sql("SELECT * FROM positions ORDER BY line, mmsi, t").to_arrow_table(),
+            con.sql("SELECT * FROM statics ORDER BY line, mmsi, t").to_arrow_table(),
+            errors,
+        )
 
 
 # --- the events --------------------------------------------------------------------------------
