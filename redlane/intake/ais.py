@@ -566,22 +566,24 @@ def _event_sql() -> list[str]:
         SELECT mmsi, t, arg_min(lat, line) AS lat, arg_min(lon, line) AS lon,
             arg_min(speed, line) AS speed, min(line) AS line
         FROM positions GROUP BY mmsi, t""",
+        # the nearest port of each spot where a vessel was slow: far fewer spots than positions
+        # (a vessel in port reports the same one again and again)
         f"""CREATE TEMP TABLE near AS
-        SELECT mmsi, t, min(km) AS port_km, arg_min(locode, (km, locode)) AS port
+        SELECT lat, lon, min(km) AS port_km, arg_min(locode, (km, locode)) AS port
         FROM (
-            SELECT mmsi, t, locode, {_km_between("lat", "lon", "plat", "plon")} AS km
+            SELECT lat, lon, locode, {_km_between("lat", "lon", "plat", "plon")} AS km
             FROM (
-                SELECT k.mmsi, k.t, k.lat, k.lon, c.locode, c.lat AS plat, c.lon AS plon
-                FROM track k JOIN cells c
+                SELECT k.lat, k.lon, c.locode, c.lat AS plat, c.lon AS plon
+                FROM (SELECT DISTINCT lat, lon FROM track WHERE speed < {SLOW_KNOTS}) k
+                JOIN cells c
                     ON c.cy = CAST(floor(k.lat) AS BIGINT) AND c.cx = {_CELL.format("k.lon")}
-                WHERE k.speed < {SLOW_KNOTS}
-                    -- a box around the position first: most ports of the cell lie outside it
-                    AND abs(c.lat - k.lat) <= {LOITERING_PORT_DISTANCE_KM / 110.5}
+                -- a box around the position first: most ports of the cell lie outside it
+                WHERE abs(c.lat - k.lat) <= {LOITERING_PORT_DISTANCE_KM / 110.5}
                     AND abs(c.lon - k.lon) * greatest(cos(radians(k.lat)), 0.05)
                         <= {LOITERING_PORT_DISTANCE_KM / 110.5}
             )
         ) WHERE km <= {LOITERING_PORT_DISTANCE_KM}
-        GROUP BY mmsi, t""",
+        GROUP BY lat, lon""",
         f"""CREATE TEMP TABLE states AS
         SELECT *, lag(state) OVER w AS prev_state
         FROM (
@@ -591,7 +593,8 @@ def _event_sql() -> list[str]:
                     WHEN k.speed < {SLOW_KNOTS} AND n.port IS NULL THEN 'L' END AS state,
                 lag(k.t) OVER w AS prev_t, lag(k.lat) OVER w AS prev_lat,
                 lag(k.lon) OVER w AS prev_lon, lag(k.line) OVER w AS prev_line
-            FROM track k LEFT JOIN near n ON n.mmsi = k.mmsi AND n.t = k.t
+            FROM track k LEFT JOIN near n
+                ON k.speed < {SLOW_KNOTS} AND n.lat = k.lat AND n.lon = k.lon
             WINDOW w AS (PARTITION BY k.mmsi ORDER BY k.t)
         )
         WINDOW w AS (PARTITION BY mmsi ORDER BY t)""",
