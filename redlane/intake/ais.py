@@ -1,8 +1,10 @@
 """AIS (NMEA 0183 `!AIVDM`/`!AIVDO`) read into vessel events: port calls, AIS gaps, loitering
 and encounters.
 
-A file is read line by line: pyais parses and decodes each sentence (multi-part messages are
-assembled here, so that every refused line is named), the receive time comes from the line's
+A file is read a block of lines at a time: the common line, a single-part position report
+behind a tag block, is checked and decoded for the whole block at once (`ais_fast`); every
+other line goes through pyais, which parses and decodes it (multi-part messages are
+assembled here, so that every refused line is named). The receive time comes from the line's
 IEC 62320-1 tag block (`c:`), a Gatehouse `$PGHP` wrapper before it, or a timestamp in front
 of the sentence. Positions (messages 1, 2, 3, 18, 19, 27) and static reports (5, 24) go in
 batches of Arrow columns into a DuckDB database in a temporary directory, so memory stays flat

@@ -34,20 +34,19 @@ _SHORTEST = 8 + len(_HEAD) + 1 + _PAYLOAD_CHARS + 5
 _MAX_DIGITS = 13  # c: in milliseconds
 
 
-def _table(valid: bytes | str, values: npt.ArrayLike, missing: int = -1) -> Ints:
+def _table(valid: bytes, values: npt.ArrayLike, missing: int = -1) -> Ints:
+    """A lookup table of the 256 byte values: `values` for the bytes of `valid`."""
     lut = np.full(256, missing, np.int64)
-    lut[np.frombuffer(valid.encode("ascii") if isinstance(valid, str) else valid, np.uint8)] = (
-        values
-    )
+    lut[np.frombuffer(valid, np.uint8)] = values
     return lut
 
 
 _ARMOUR = bytes(range(48, 88)) + bytes(range(96, 120))  # '0'-'W', '`'-'w': 6-bit 0-63
 _SIX = _table(_ARMOUR, np.arange(64))
-_HEX = _table("0123456789ABCDEFabcdef", [*range(16), *range(10, 16)])
-_DIGIT = _table("0123456789", np.arange(10))
+_HEX = _table(b"0123456789ABCDEFabcdef", [*range(16), *range(10, 16)])
+_DIGIT = _table(b"0123456789", np.arange(10))
 _UPPER = _table(bytes(range(65, 91)), 1, 0)
-_CHANNEL = _table("AB12", 1, 0)
+_CHANNEL = _table(b"AB12", 1, 0)
 _TEN = 10 ** np.arange(_MAX_DIGITS - 1, -1, -1, dtype=np.int64)
 _POSITION_TYPES = np.array([1, 2, 3, 18])
 
