@@ -8,6 +8,7 @@ import re
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -30,10 +31,12 @@ from redlane.intake.ais import (
     AisEvent,
     Report,
     read_ais,
+    read_positions,
     report_sentences,
     tag_block,
     write_ais,
 )
+from redlane.intake.ais_fast import fast_positions
 from redlane.intake.formats import detect_format
 from redlane.intake.pipeline import ingest, store_models
 from redlane.model import VesselEvent
@@ -353,6 +356,135 @@ def test_starter_profiles_use_the_ais_facts() -> None:
     criteria = {p.id: p.criteria for p in starter_profiles()}
     assert "ais_encounter_count" in criteria["YACHT-05"]
     assert "ais_undeclared_port_calls" in criteria["SEA-14"]
+
+
+# --- the fast path: the same as pyais, line for line ----------------------------------------------
+
+_ARMOUR = "0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVW`abcdefghijklmnopqrstuvw"
+
+
+def _check(text: str) -> str:
+    value = 0
+    for c in text:
+        value ^= ord(c)
+    return f"{value:02X}"
+
+
+def _set(value: int, start: int, width: int, field: int) -> int:
+    """`value` (168 bits) with bits [start, start + width) set to `field`."""
+    shift = 168 - start - width
+    mask = (1 << width) - 1
+    return (value & ~(mask << shift)) | ((field & mask) << shift)
+
+
+_PARTS = ("line", "type", "frags", "seq", "channel", "fill", "kind", "fields", "payload", "check",
+          "time", "tag", "tag check", "end", "start")  # fmt: skip
+
+
+@st.composite
+def _payloads(draw: st.DrawFn, spoilt: set[str]) -> str:
+    kinds = [2, 3, 4, 5, 19, 24, 27] if "kind" in spoilt else [1, 18]
+    kind = draw(st.sampled_from(kinds))
+    value = (kind << 162) | draw(st.integers(0, 2**162 - 1))
+    lon_at, lat_at, speed_at = (57, 85, 46) if kind == 18 else (61, 89, 50)
+    if "fields" in spoilt:  # off the globe, "not available", MMSIs of ten digits, any bits
+        edges = st.sampled_from([(lat_at, 27, 91 * 600_000), (lat_at, 27, -54_000_001),
+                                 (lon_at, 28, 181 * 600_000), (lon_at, 28, 108_000_001),
+                                 (8, 30, 10**9), (8, 30, 2**30 - 1)])  # fmt: skip
+        for start, width, field in draw(st.lists(edges, max_size=2)):
+            value = _set(value, start, width, field)
+    else:  # on the globe, with a real MMSI
+        value = _set(value, lat_at, 27, draw(st.integers(-54_000_000, 54_000_000)))
+        value = _set(value, lon_at, 28, draw(st.integers(-108_000_000, 108_000_000)))
+        value = _set(value, 8, 30, draw(st.integers(0, 999_999_999)))
+    value = _set(value, speed_at, 10, draw(st.sampled_from([0, 5, 1022, 1023])))
+    payload = "".join(_ARMOUR[(value >> (162 - 6 * i)) & 63] for i in range(28))
+    change = draw(st.sampled_from(["cut", "more", "bad", "none"])) if "payload" in spoilt else ""
+    if change == "cut":
+        payload = payload[:27]
+    elif change == "more":
+        payload += "0"
+    elif change == "bad":
+        at = draw(st.integers(0, 27))
+        payload = payload[:at] + draw(st.sampled_from("XZ[^_xz,*!\\ é")) + payload[at + 1 :]
+    elif change == "none":
+        payload = ""
+    return payload
+
+
+@st.composite
+def _lines(draw: st.DrawFn) -> str:
+    """An AIS line of the fast path's shape, but for up to two of its parts ("spoilt"), each
+    in another shape, right or wrong."""
+    spoilt = draw(st.sets(st.sampled_from(_PARTS), max_size=2))
+
+    def choose(part: str, good: object, *others: object) -> Any:
+        return draw(st.sampled_from(others)) if part in spoilt else good
+
+    kind = choose("line", "tagged", "bare", "front", "wrapper", "other")
+    if kind == "other":
+        return str(draw(st.sampled_from(["\n", "# note\n", "$GPGGA,1*00\n", "c:1791176552\n"])))
+    if kind == "wrapper":
+        body = "PGHP,1,2026,11,1,0,0,0,0,338,2,,1,00"
+        return f"${body}*{_check(body)}\n"
+    tag_type = choose("type", draw(st.sampled_from(["AIVDM", "AIVDO", "BSVDM"])), "aivdm", "AIVDm")
+    frags = choose("frags", "1,1", "2,1", "1,2")
+    seq = choose("seq", draw(st.sampled_from(["", "3"])), "x", "12")
+    channel = choose("channel", draw(st.sampled_from(["A", "B", "", "1", "2"])), "C", "AB")
+    fill = choose("fill", "0", "2", "")
+    body = f"{tag_type},{frags},{seq},{channel},{draw(_payloads(spoilt))},{fill}"
+    sentence = f"!{body}*{choose('check', _check(body), '00', _check(body).lower(), 'G1')}"
+    if kind == "bare":
+        line = sentence
+    elif kind == "front":
+        line = f"1791176552 {sentence}"
+    else:
+        stamp = draw(
+            st.integers(600_000_000, 4_200_000_000).map(str)
+            | st.integers(600_000_000_000, 4_200_000_000_000).map(str)
+            | st.just("0001791176552")
+        )
+        stamp = choose("time", stamp, "", "1791_176552", "+1791176552", "17911765 2", "9" * 14)
+        fields = choose(
+            "tag", ["s:redlane", f"c:{stamp}"], [f"c:{stamp}"], [f"c:{stamp}", "s:x"], ["s:x"],
+            ["xc:1", f"c:{stamp}"], [f"c:{stamp}", "c:1791176552"], ["s:a*b", f"c:{stamp}"],
+            ["s:é", f"c:{stamp}"],
+        )  # fmt: skip
+        tag = ",".join(fields)
+        tag_check = choose("tag check", _check(tag), "00", _check(tag).lower(), "")
+        line = f"\\{tag}*{tag_check}\\{sentence}"
+    ending = choose("end", draw(st.sampled_from(["\n", "\r\n"])), "\r", " \n", "")
+    return str(choose("start", "", " ", "\t")) + line + str(ending)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_lines(), min_size=1, max_size=12))
+def test_the_fast_path_reads_what_pyais_reads(lines: list[str]) -> None:
+    """Positions, static reports and refused lines (with their numbers and reasons) are the
+    same whether the common lines are decoded a block at a time or every line with pyais."""
+    text = "".join(line if line.endswith(("\n", "\r")) else line + "\n" for line in lines)
+    fast = read_positions(io.StringIO(text))
+    slow = read_positions(io.StringIO(text), fast=False)
+    assert fast[0].equals(slow[0]) and fast[1].equals(slow[1])
+    assert fast[2] == slow[2]
+
+
+def test_the_fast_path_takes_the_common_lines_and_leaves_the_others() -> None:
+    tracks = write_ais(_track()).splitlines(keepends=True)
+    # a $PGHP wrapper's time goes to the next AIS sentence: one with a tag block takes it
+    body = "PGHP,1,2026,11,1,0,0,0,0,338,2,,1,00"
+    bare = tracks[2].split("\\")[-1]
+    lines = [*tracks, f"${body}*{_check(body)}\n", tracks[2], bare]
+    slow, rows = fast_positions(lines, 1)
+    # the static reports (lines 1-2 and the yacht's last) and the lines added are left
+    assert slow.tolist() == [0, 1, len(tracks) - 2, len(tracks) - 1, len(tracks), len(tracks) + 2]
+    assert rows is not None and rows.num_rows == len(tracks) - 3
+    text = "".join(lines)
+    positions, _, errors = read_positions(io.StringIO(text), batch_rows=7)
+    assert positions.equals(read_positions(io.StringIO(text), fast=False)[0])
+    assert [(e.locator, reasons([e])) for e in errors] == [
+        (f"line {len(lines)}", Counter({"no receive time": 1}))
+    ]
 
 
 _TEXTS = [write_ais(_track()[:12]), (DATA / "pyais_mixed.txt").read_text()]

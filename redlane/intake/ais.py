@@ -1,8 +1,10 @@
 """AIS (NMEA 0183 `!AIVDM`/`!AIVDO`) read into vessel events: port calls, AIS gaps, loitering
 and encounters.
 
-A file is read line by line: pyais parses and decodes each sentence (multi-part messages are
-assembled here, so that every refused line is named), the receive time comes from the line's
+A file is read a block of lines at a time: the common line, a single-part position report
+behind a tag block, is checked and decoded for the whole block at once (`ais_fast`); every
+other line goes through pyais, which parses and decodes it (multi-part messages are
+assembled here, so that every refused line is named). The receive time comes from the line's
 IEC 62320-1 tag block (`c:`), a Gatehouse `$PGHP` wrapper before it, or a timestamp in front
 of the sentence. Positions (messages 1, 2, 3, 18, 19, 27) and static reports (5, 24) go in
 batches of Arrow columns into a DuckDB database in a temporary directory, so memory stays flat
@@ -16,8 +18,9 @@ from __future__ import annotations
 import re
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache, reduce
 from importlib import resources
@@ -31,6 +34,7 @@ from pyais.encode import encode_dict
 from pyais.exceptions import UnknownMessageException
 from pyais.messages import AISSentence, GatehouseSentence, NMEASentenceFactory
 
+from redlane.intake.ais_fast import EARLIEST, LATEST, US, fast_positions
 from redlane.intake.canonical import Problem, RawRecord
 
 # --- the event definitions ---------------------------------------------------------------------
@@ -58,9 +62,9 @@ ENCOUNTER_BREAK_MINUTES = 60
 
 #: Positions and static reports held in Python lists before they go to DuckDB as Arrow.
 BATCH_ROWS = 50_000
-_US = 1_000_000
-_EARLIEST = int(datetime(1990, 1, 1, tzinfo=UTC).timestamp())
-_LATEST = int(datetime(2100, 1, 1, tzinfo=UTC).timestamp())
+#: Characters of the stream read at a time (whole lines): a block of about 13,000 lines.
+_BLOCK_CHARS = 1 << 20
+_US = US
 _POSITION_TYPES = frozenset({1, 2, 3, 18, 19, 27})
 _TAG_TIME = re.compile(rb"(?:^|,)c:([^,]*)")
 _TAG_TIMES: dict[bytes, int | None] = {}
@@ -103,24 +107,35 @@ def ais_records(item: AisItem) -> tuple[list[RawRecord], list[Problem]]:
 
 
 class _Columns:
-    """Rows as Python lists until a batch is full, then one Arrow table into DuckDB."""
+    """Rows as Python lists, and tables of rows, until a batch is full, then one Arrow table
+    into DuckDB."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, table: str, schema: pa.Schema) -> None:
         self.con, self.table, self.schema = con, table, schema
         self.columns: list[list[Any]] = [[] for _ in schema]
+        self.tables: list[pa.Table] = []
+        self.table_rows = 0
         self.total = 0
         """Rows flushed so far."""
 
     def __len__(self) -> int:
-        return len(self.columns[0])
+        return len(self.columns[0]) + self.table_rows
+
+    def add(self, table: pa.Table) -> None:
+        """Rows already in columns (of the schema's names and types)."""
+        self.tables.append(table)
+        self.table_rows += table.num_rows
 
     def flush(self) -> None:
-        if not self.columns[0]:
+        if not self.columns[0] and not self.tables:
             return
-        batch = pa.Table.from_arrays(
+        listed = pa.Table.from_arrays(
             [pa.array(c, f.type) for c, f in zip(self.columns, self.schema, strict=True)],
             schema=self.schema,
         )
+        batch = pa.concat_tables([listed, *(t.cast(self.schema) for t in self.tables)])
+        self.tables.clear()
+        self.table_rows = 0
         self.con.register("batch_", batch)
         self.con.execute(f"INSERT INTO {self.table} SELECT * FROM batch_")
         self.con.unregister("batch_")
@@ -170,7 +185,7 @@ def _prefix_time(text: str) -> tuple[str, int | None]:
 
 
 def _checked_time(seconds: float, said: str) -> int:
-    if not _EARLIEST <= seconds < _LATEST:
+    if not EARLIEST <= seconds < LATEST:
         raise ValueError(f"receive time {said} is not between 1990 and 2100")
     return round(seconds * _US)
 
@@ -255,11 +270,51 @@ def _fragment_key(sentence: AISSentence) -> tuple[Any, ...]:
             sentence.frag_cnt)  # fmt: skip
 
 
-def _decode(
-    stream: TextIO, positions: _Columns, statics: _Columns, batch_rows: int
-) -> Iterator[AisError]:
-    pending: dict[tuple[Any, ...], _Parts] = {}
+@dataclass
+class _State:
+    """What the line-by-line reader carries from one block of lines to the next."""
+
+    pending: dict[tuple[Any, ...], _Parts] = field(default_factory=dict)
     wrapper_time: int | None = None  # a $PGHP line gives the time of the next AIS sentence
+    previous: int = 0  # the number of the last line read here
+
+
+def _decode(
+    stream: TextIO, positions: _Columns, statics: _Columns, batch_rows: int, *, fast: bool = True
+) -> Iterator[AisError]:
+    """Read the stream a block of lines at a time: the common position reports of the block
+    at once (`fast_positions`, unless `fast` is off), the other lines one by one."""
+    state = _State()
+    number = 0
+    while lines := stream.readlines(_BLOCK_CHARS):
+        numbered: Iterable[tuple[int, str]]
+        if fast:
+            slow, rows = fast_positions(lines, number + 1)
+            if rows is not None:
+                positions.add(rows)
+            numbered = ((number + 1 + i, lines[i]) for i in slow.tolist())
+        else:
+            numbered = enumerate(lines, start=number + 1)
+        yield from _read_lines(numbered, state, positions, statics, batch_rows)
+        if len(positions) >= batch_rows:
+            positions.flush()
+        number += len(lines)
+    for parts in state.pending.values():
+        yield _incomplete(parts)
+    positions.flush()
+    statics.flush()
+
+
+def _read_lines(
+    numbered: Iterable[tuple[int, str]],
+    state: _State,
+    positions: _Columns,
+    statics: _Columns,
+    batch_rows: int,
+) -> Iterator[AisError]:
+    """The lines (number, text) one by one, in order, with pyais. A line missing from the
+    numbers was taken by `fast_positions`: an AIS sentence with its own time."""
+    pending, wrapper_time, previous = state.pending, state.wrapper_time, state.previous
 
     add_mmsi, add_time, add_lat, add_lon, add_speed, add_line = (
         c.append for c in positions.columns
@@ -269,7 +324,10 @@ def _decode(
         where = number if isinstance(number, str) else f"line {number}"
         return AisError(where, None, reason, raw)
 
-    for number, text in enumerate(stream, start=1):
+    for number, text in numbered:
+        if number != previous + 1:
+            wrapper_time = None  # the AIS sentences skipped had their own time
+        previous = number
         line = text.strip()
         if not line or line[0] == "#":
             continue
@@ -368,10 +426,7 @@ def _decode(
             positions.flush()
         if len(statics.columns[0]) >= batch_rows:
             statics.flush()
-    for parts in pending.values():
-        yield _incomplete(parts)
-    positions.flush()
-    statics.flush()
+    state.wrapper_time, state.previous = wrapper_time, previous
 
 
 def _lines(first: int, last: int) -> str:
@@ -410,8 +465,9 @@ def _database() -> duckdb.DuckDBPyConnection:
     return con
 
 
-def read_ais(stream: TextIO, *, batch_rows: int = BATCH_ROWS) -> Iterator[AisItem]:
-    """The lines refused (as they are met), then the vessel events of the whole file."""
+@contextmanager
+def _tables() -> Iterator[tuple[duckdb.DuckDBPyConnection, _Columns, _Columns]]:
+    """A cursor of this thread's database with empty `positions` and `statics` tables."""
     con = _database().cursor()
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -423,13 +479,32 @@ def read_ais(stream: TextIO, *, batch_rows: int = BATCH_ROWS) -> Iterator[AisIte
             "CREATE TEMP TABLE statics (mmsi BIGINT, t BIGINT, imo BIGINT, name VARCHAR, "
             "call_sign VARCHAR, line BIGINT)"
         )
-        positions = _Columns(con, "positions", _POSITIONS)
-        statics = _Columns(con, "statics", _STATICS)
+        yield con, _Columns(con, "positions", _POSITIONS), _Columns(con, "statics", _STATICS)
+    finally:
+        con.close()
+
+
+def read_ais(stream: TextIO, *, batch_rows: int = BATCH_ROWS) -> Iterator[AisItem]:
+    """The lines refused (as they are met), then the vessel events of the whole file."""
+    with _tables() as (con, positions, statics):
         yield from _decode(stream, positions, statics, batch_rows)
         if positions.total:
             yield from vessel_events(con)
-    finally:
-        con.close()
+
+
+def read_positions(
+    stream: TextIO, *, fast: bool = True, batch_rows: int = BATCH_ROWS
+) -> tuple[pa.Table, pa.Table, list[AisError]]:
+    """The positions and static reports the events of a stream are found from (in line order)
+    and the lines refused. With `fast` off every line is read with pyais: a check of
+    `fast_positions`, which must give the very same."""
+    with _tables() as (con, positions, statics):
+        errors = list(_decode(stream, positions, statics, batch_rows, fast=fast))
+        return (
+            con.sql("SELECT * FROM positions ORDER BY line, mmsi, t").to_arrow_table(),
+            con.sql("SELECT * FROM statics ORDER BY line, mmsi, t").to_arrow_table(),
+            errors,
+        )
 
 
 # --- the events --------------------------------------------------------------------------------
@@ -493,22 +568,24 @@ def _event_sql() -> list[str]:
         SELECT mmsi, t, arg_min(lat, line) AS lat, arg_min(lon, line) AS lon,
             arg_min(speed, line) AS speed, min(line) AS line
         FROM positions GROUP BY mmsi, t""",
+        # the nearest port of each spot where a vessel was slow: far fewer spots than positions
+        # (a vessel in port reports the same one again and again)
         f"""CREATE TEMP TABLE near AS
-        SELECT mmsi, t, min(km) AS port_km, arg_min(locode, (km, locode)) AS port
+        SELECT lat, lon, min(km) AS port_km, arg_min(locode, (km, locode)) AS port
         FROM (
-            SELECT mmsi, t, locode, {_km_between("lat", "lon", "plat", "plon")} AS km
+            SELECT lat, lon, locode, {_km_between("lat", "lon", "plat", "plon")} AS km
             FROM (
-                SELECT k.mmsi, k.t, k.lat, k.lon, c.locode, c.lat AS plat, c.lon AS plon
-                FROM track k JOIN cells c
+                SELECT k.lat, k.lon, c.locode, c.lat AS plat, c.lon AS plon
+                FROM (SELECT DISTINCT lat, lon FROM track WHERE speed < {SLOW_KNOTS}) k
+                JOIN cells c
                     ON c.cy = CAST(floor(k.lat) AS BIGINT) AND c.cx = {_CELL.format("k.lon")}
-                WHERE k.speed < {SLOW_KNOTS}
-                    -- a box around the position first: most ports of the cell lie outside it
-                    AND abs(c.lat - k.lat) <= {LOITERING_PORT_DISTANCE_KM / 110.5}
+                -- a box around the position first: most ports of the cell lie outside it
+                WHERE abs(c.lat - k.lat) <= {LOITERING_PORT_DISTANCE_KM / 110.5}
                     AND abs(c.lon - k.lon) * greatest(cos(radians(k.lat)), 0.05)
                         <= {LOITERING_PORT_DISTANCE_KM / 110.5}
             )
         ) WHERE km <= {LOITERING_PORT_DISTANCE_KM}
-        GROUP BY mmsi, t""",
+        GROUP BY lat, lon""",
         f"""CREATE TEMP TABLE states AS
         SELECT *, lag(state) OVER w AS prev_state
         FROM (
@@ -518,7 +595,8 @@ def _event_sql() -> list[str]:
                     WHEN k.speed < {SLOW_KNOTS} AND n.port IS NULL THEN 'L' END AS state,
                 lag(k.t) OVER w AS prev_t, lag(k.lat) OVER w AS prev_lat,
                 lag(k.lon) OVER w AS prev_lon, lag(k.line) OVER w AS prev_line
-            FROM track k LEFT JOIN near n ON n.mmsi = k.mmsi AND n.t = k.t
+            FROM track k LEFT JOIN near n
+                ON k.speed < {SLOW_KNOTS} AND n.lat = k.lat AND n.lon = k.lon
             WINDOW w AS (PARTITION BY k.mmsi ORDER BY k.t)
         )
         WINDOW w AS (PARTITION BY mmsi ORDER BY t)""",
