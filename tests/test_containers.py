@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from conftest import mutated_messages, read_every_message
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from redlane.intake.containers import read_container_events
-from redlane.intake.edifact import Message, read_messages
+from redlane.intake.containers import read_container_events, write_coarri
+from redlane.intake.edifact import Message, read_messages, read_stream
 from redlane.intake.formats import detect_format
 from redlane.intake.pipeline import ingest
 from redlane.model import ContainerEvent
@@ -88,3 +90,57 @@ def test_progress_counts_the_records_before_reading_them(db: Database) -> None:
     seen: list[tuple[int, int]] = []
     ingest(db, COARRI, on_progress=lambda _name, done, total: seen.append((done, total)))
     assert seen[-1] == (21, 21) and all(total == 21 for _, total in seen)
+
+
+_BOXES = ["FCIU9908030", "CSQU3054383", "MSKU1234565", "XYZ?+:'1"]
+
+
+@st.composite
+def _reports(draw: st.DrawFn) -> list[ContainerEvent]:
+    common = {
+        "event": draw(st.sampled_from(["discharged", "loaded", "reported"])),
+        "vessel": draw(st.sampled_from([None, "9321483", "VRIB3"])),
+        "voyage": draw(st.sampled_from([None, "045E", "V:1+2"])),
+        "place": draw(st.sampled_from([None, "NLRTM"])),
+    }
+    when = datetime(2026, 11, 2, 6, 30, tzinfo=UTC)
+    return [
+        ContainerEvent(
+            container=number,
+            size_type=draw(st.sampled_from([None, "45G1", "22R1"])),
+            full=draw(st.sampled_from([None, True, False])),
+            seals=draw(st.lists(st.text(st.sampled_from("AZ09?+:'-"), min_size=1, max_size=9),
+                                max_size=3)),
+            at=draw(st.sampled_from([None, when, when.replace(second=41)])),
+            stowage=draw(st.sampled_from([None, "0780690", "120482"])),
+            port_of_loading=draw(st.sampled_from([None, "ECGYE"])),
+            port_of_discharge=draw(st.sampled_from([None, "NLRTM"])),
+            gross_mass_kg=draw(st.one_of(st.none(), st.floats(0, 60_000, allow_nan=False))),
+            operator=draw(st.sampled_from([None, "MSC", "ONE"])),
+            **common,
+        )
+        for number in draw(st.lists(st.sampled_from(_BOXES), min_size=1, max_size=4))
+    ]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(_reports())
+def test_a_coarri_redlane_writes_reads_back_unchanged(written: list[ContainerEvent]) -> None:
+    text = write_coarri(written, sender="ECTDELTA", recipient="NL", reference="R1",
+                        prepared=datetime(2026, 11, 2, 7, 0, tzinfo=UTC))  # fmt: skip
+    (message,) = read_stream(io.StringIO(text))
+    assert isinstance(message, Message) and message.type == "COARRI"
+    read = [ContainerEvent.model_validate(d) for _, d in read_container_events(message)]
+    assert [e.model_dump(exclude={"source"}) for e in read] == [
+        e.model_dump(exclude={"source"}) for e in written
+    ]
+
+
+def test_a_terminal_report_holds_one_event_of_one_voyage() -> None:
+    box = ContainerEvent(event="discharged", container="FCIU9908030", place="NLRTM")
+    write = {"sender": "T", "recipient": "NL", "reference": "R",
+             "prepared": datetime(2026, 11, 2, tzinfo=UTC)}  # fmt: skip
+    with pytest.raises(ValueError, match="bay plan"):
+        write_coarri([box.model_copy(update={"event": "stowed"})], **write)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="not in the report of FCIU9908030"):
+        write_coarri([box, box.model_copy(update={"event": "loaded"})], **write)  # type: ignore[arg-type]

@@ -236,6 +236,62 @@ def write_baplie(
     )
 
 
+#: The COARRI document code (BGM 1001) written for each event; the reader maps them back.
+_COARRI_CODES = {"discharged": "44", "loaded": "45", "reported": "270"}
+
+
+def write_coarri(
+    events: Sequence[ContainerEvent],
+    *,
+    sender: str,
+    recipient: str,
+    reference: str,
+    prepared: datetime,
+) -> str:
+    """One interchange with one COARRI (D.95B, ITG 1.3) terminal report of containers
+    discharged, loaded or reported at one port from one vessel voyage: a group per container
+    with its time, stowage, ports, mass, seals and operator. Raises ValueError for events one
+    report cannot hold."""
+    if not events:
+        raise ValueError("a terminal report needs at least one container")
+    first = events[0]
+    voyage = (first.event, first.vessel, first.voyage, first.place)
+    for e in events:
+        if e.event == "stowed":
+            raise ValueError(f"{e.container}: a stowed container belongs in a bay plan (BAPLIE)")
+        if (e.event, e.vessel, e.voyage, e.place) != voyage:
+            raise ValueError(f"{e.container}: not in the report of {first.container}")
+    vessel = first.vessel or ""
+    vessel_id = [vessel, "146", "11"] if is_valid_imo(vessel) else [vessel, "103"] if vessel else ""
+    body = [
+        _seg("UNH", "1", ["COARRI", "D", "95B", "UN", "ITG13"]),
+        _seg("BGM", _COARRI_CODES[first.event], reference, "9"),
+        _seg("TDT", "20", first.voyage, "", "", "", "", "", vessel_id),
+    ]
+    if first.place:
+        body.append(_seg("LOC", "11", [first.place, "139", "6"]))
+    for e in events:
+        full = "" if e.full is None else "5" if e.full else "4"
+        size = [e.size_type, "102", "5"] if e.size_type else ""
+        body.append(_seg("EQD", "CN", e.container, size, "", "", full))
+        if e.at:
+            body.append(_seg("DTM", ["203", *_stamp(e.at)]))
+        if e.stowage:
+            body.append(_seg("LOC", "147", [e.stowage, "", "5"]))
+        if e.port_of_loading:
+            body.append(_seg("LOC", "9", [e.port_of_loading, "139", "6"]))
+        if e.port_of_discharge:
+            body.append(_seg("LOC", "11", [e.port_of_discharge, "139", "6"]))
+        if e.gross_mass_kg is not None:
+            body.append(_seg("MEA", "AAE", "EGW", ["KGM", _quantity(e.gross_mass_kg)]))
+        body += [_seg("SEL", s, "CA") for s in e.seals]
+        if e.operator:
+            body.append(_seg("NAD", "CF", [e.operator, "160", "ZZZ"]))
+    return interchange(
+        [body], sender=sender, recipient=recipient, reference=reference, prepared=prepared
+    )
+
+
 def _quantity(value: float) -> str:
     """A mass as EDIFACT writes it: whole kilograms without a decimal part."""
     return str(int(value)) if value.is_integer() else repr(value)
