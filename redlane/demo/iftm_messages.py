@@ -8,38 +8,13 @@ canonical files, so ingesting both stores each voyage and bill once.
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
 from pathlib import Path
 
-from redlane.demo.messages import (
-    RECIPIENT,
-    SENDER,
-    DayFiles,
-    Progress,
-    each_voyage,
-    sea_voyages,
-)
+from redlane.demo.messages import Progress, write_voyage_files
 from redlane.intake.iftm import write_iftmcs
 
 
 def write_iftmcs_files(traffic: Path, on_progress: Progress | None = None) -> list[Path]:
     """IFTMCS files (one interchange per voyage, one message per bill) per arrival day of the
     sea consignments in `traffic`; the paths."""
-    files = DayFiles(traffic, "iftmcs")
-    try:
-        for voyage in each_voyage(sea_voyages(traffic), "IFTMCS", on_progress):
-            prepared = min(d.declared_at for d in voyage.documents) - timedelta(hours=1)
-            files(voyage.day).write(
-                write_iftmcs(
-                    voyage.movement,
-                    voyage.documents,
-                    sender=SENDER,
-                    recipient=RECIPIENT,
-                    reference=voyage.movement.ref[-14:],
-                    prepared=prepared.astimezone(UTC),
-                )
-                + "\n"
-            )
-    finally:
-        paths = files.close()
-    return paths
+    return write_voyage_files(traffic, "iftmcs", write_iftmcs, on_progress)

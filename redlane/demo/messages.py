@@ -94,12 +94,24 @@ def each_voyage(voyages: list[Voyage], name: str, on_progress: Progress | None) 
 
 def write_cuscar_files(traffic: Path, on_progress: Progress | None = None) -> list[Path]:
     """One CUSCAR file per arrival day of the sea consignments in `traffic`; the paths."""
-    files = DayFiles(traffic, "cuscar")
+    return write_voyage_files(traffic, "cuscar", write_cuscar, on_progress)
+
+
+VoyageWriter = Callable[..., str]
+"""A manifest writer: (movement, documents, *, sender, recipient, reference, prepared) -> text."""
+
+
+def write_voyage_files(
+    traffic: Path, prefix: str, writer: VoyageWriter, on_progress: Progress | None = None
+) -> list[Path]:
+    """One interchange per vessel voyage of the sea consignments in `traffic`, written by
+    `writer`, one `<prefix>-<day>.edi` file per arrival day; the paths."""
+    files = DayFiles(traffic, prefix)
     try:
-        for voyage in each_voyage(sea_voyages(traffic), "CUSCAR", on_progress):
+        for voyage in each_voyage(sea_voyages(traffic), prefix.upper(), on_progress):
             prepared = min(d.declared_at for d in voyage.documents) - timedelta(hours=1)
             files(voyage.day).write(
-                write_cuscar(
+                writer(
                     voyage.movement,
                     voyage.documents,
                     sender=SENDER,

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.hashes import SHA256
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from redlane.config import ConfigError
+from redlane.security.keys import write_secret_file
 
 KEK_SETTING = "REDLANE_NODE_KEK_FILE"
 KEY_BYTES = 32
@@ -109,13 +110,7 @@ def generate_kek(path: str | Path) -> Kek:
     """Write a new KEK (32 random bytes, mode 0600); an existing file is never replaced."""
     target = Path(path)
     secret = os.urandom(KEY_BYTES)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise ConfigError(f"{target} exists; a key encryption key is never overwritten") from None
-    with os.fdopen(fd, "wb") as out:
-        out.write(secret)
+    write_secret_file(target, secret, "a key encryption key")
     return Kek(secret, target)
 
 

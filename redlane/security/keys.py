@@ -68,14 +68,20 @@ def generate_node_key(path: str | Path) -> NodeKey:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+    write_secret_file(target, pem, "a node key")
+    return NodeKey(private, target)
+
+
+def write_secret_file(target: Path, secret: bytes, what: str) -> None:
+    """Create `target` readable by its owner only (0600) holding `secret`; an existing file is
+    never replaced (ConfigError naming `what`)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        raise ConfigError(f"{target} exists; a node key is never overwritten") from None
+        raise ConfigError(f"{target} exists; {what} is never overwritten") from None
     with os.fdopen(fd, "wb") as out:
-        out.write(pem)
-    return NodeKey(private, target)
+        out.write(secret)
 
 
 def load_node_key(path: str | Path | None = None) -> NodeKey:
