@@ -34,7 +34,12 @@ lint: install
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 1; fi; exit $$rc
+	# the fuzz tests (marker slow) are independent and CPU-bound: two processes share them
+	for args in '-m "not slow"' '-m slow -n 2'; do \
+	  eval $(BIN)/pytest -q $$args; rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "no tests collected ($$args)"; exit 1; fi; \
+	  if [ $$rc -ne 0 ]; then exit $$rc; fi; \
+	done
 
 bench: install
 	$(BIN)/python bench/ingest.py
