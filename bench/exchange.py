@@ -231,20 +231,36 @@ def main() -> None:
     parser.add_argument("--inbox", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=300)
     parser.add_argument("--sqlite-only", action="store_true", help="Skip PostgreSQL.")
+    parser.add_argument(
+        "--only", choices=["delivery", "inbox"], help="Run one of the two benchmarks."
+    )
     args = parser.parse_args()
     backends = ["sqlite"] + (["postgresql"] if args.postgres and not args.sqlite_only else [])
     rows = []
     for backend in backends:
-        print(f"{backend}: delivery", file=sys.stderr)
-        with _store(backend, args.postgres) as db:
-            delivery = bench_delivery(db, args.messages, args.addressees)
-        print(f"{backend}: inbox", file=sys.stderr)
-        with _store(backend, args.postgres) as db:
-            listing = bench_inbox(db, args.inbox, args.repeat)
+        delivery: dict[str, float] = {}
+        listing: dict[str, float] = {}
+        if args.only in (None, "delivery"):
+            print(f"{backend}: delivery", file=sys.stderr)
+            with _store(backend, args.postgres) as db:
+                delivery = bench_delivery(db, args.messages, args.addressees)
+        if args.only in (None, "inbox"):
+            print(f"{backend}: inbox", file=sys.stderr)
+            with _store(backend, args.postgres) as db:
+                listing = bench_inbox(db, args.inbox, args.repeat)
         rows.append((backend, delivery, listing))
+    if args.only != "inbox":
+        _print_delivery(rows, args.messages, args.addressees)
+    if args.only != "delivery":
+        _print_inbox(rows, args.inbox, args.repeat)
+
+
+Rows = list[tuple[str, dict[str, float], dict[str, float]]]
+
+
+def _print_delivery(rows: Rows, messages: int, addressees: int) -> None:
     print(
-        f"\nDelivery: {args.messages:,} messages x {args.addressees} addressees, one durable "
-        "transaction each"
+        f"\nDelivery: {messages:,} messages x {addressees} addressees, one durable transaction each"
     )
     print(
         f"{'database':<11} {'bare msg/s':>11} {'ours msg/s':>11} {'deliveries/s':>13} {'ratio':>6}"
@@ -252,12 +268,15 @@ def main() -> None:
     for backend, delivery, _ in rows:
         print(
             f"{backend:<11} {delivery['baseline']:>11,.0f} {delivery['ours']:>11,.0f} "
-            f"{delivery['ours'] * args.addressees:>13,.0f} "
+            f"{delivery['ours'] * addressees:>13,.0f} "
             f"{delivery['ours'] / delivery['baseline']:>6.2f}"
         )
+
+
+def _print_inbox(rows: Rows, stored: int, repeat: int) -> None:
     print(
-        f"\nInbox: first page of 50, newest first, {args.inbox:,} messages stored, "
-        f"{args.repeat} listings (target p99 <= {TARGET_P99_MS:.0f} ms)"
+        f"\nInbox: first page of 50, newest first, {stored:,} messages stored, "
+        f"{repeat} listings (target p99 <= {TARGET_P99_MS:.0f} ms)"
     )
     print(
         f"{'database':<11} {'received':>9} {'bare p50':>9} {'bare p99':>9} {'ours p50':>9} "

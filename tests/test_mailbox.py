@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -276,6 +277,47 @@ def test_search_by_entity_kind_time_and_sender(people: Database, kek: Kek) -> No
         mailbox.search(people, anna, "x", entity="ship:1", kek=kek)
     with pytest.raises(mailbox.MailboxError, match="purpose"):
         mailbox.search(people, anna, " ", entity="vessel:1", kek=kek)
+
+
+def test_each_send_and_read_commits_with_its_audit_entry_under_concurrency(
+    people: Database, kek: Kek
+) -> None:
+    """Sends and reads append their audit entry in their own transaction; threads sending,
+    reading and listing at once must leave one entry per act and an unbroken chain."""
+    carlos, anna = user(people, "carlos"), user(people, "anna")
+    first = mailbox.send(people, carlos, report(), ["NL-DOUANE"], kek=kek)
+    sent: list[str] = []
+    errors: list[BaseException] = []
+
+    def sender(n: int) -> None:
+        try:
+            for i in range(8):
+                message = report(subject=f"Report {n}-{i}")
+                sent.append(mailbox.send(people, carlos, message, ["NL-DOUANE"], kek=kek).id)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def reader() -> None:
+        try:
+            for _ in range(8):
+                mailbox.read(people, anna, first.id, "case 2026/117", kek=kek)
+                mailbox.inbox(people, anna, kek=kek)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sender, args=(n,)) for n in range(3)]
+    threads += [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    collected = [e.object_id for e in audit.entries(people, username="carlos")
+                 if e.action == "collect"]  # fmt: skip
+    assert sorted(collected) == sorted([first.id, *sent]) and len(sent) == 24
+    reads = audit.entries(people, object_id=first.id, username="anna")
+    assert sum(e.action == "read" and e.purpose == "case 2026/117" for e in reads) == 16
+    assert audit.verify(people).ok
 
 
 # --- forward and export under the sender's handling --------------------------------------

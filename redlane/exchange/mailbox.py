@@ -18,7 +18,7 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -28,18 +28,29 @@ from pydantic import ValidationError
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    and_,
     delete,
     exists,
-    false,
     func,
     insert,
-    or_,
     select,
     union_all,
 )
 
 from redlane.config import ConfigError
+from redlane.exchange.access import (
+    MESSAGE_ID,
+    NOT_FOUND,
+    Erased,
+    NotFound,
+    Reader,
+    Refused,
+    reader,
+    refuse_restricted,
+    restricted,
+    unrestricted,
+    visible,
+    visible_row,
+)
 from redlane.exchange.crypto import (
     KEK_SETTING,
     DecryptionError,
@@ -55,12 +66,11 @@ from redlane.exchange.model import EntityKind, Handling, Message, MessageKind, T
 from redlane.exchange.schedule import REVIEW_MONTHS, add_months, needs_review
 from redlane.exchange.watchlist import entries_from, entry_row
 from redlane.security import audit
-from redlane.security.accounts import Actor, Capability, Forbidden, User, require
-from redlane.store.database import Database
+from redlane.security.accounts import Actor, Capability, Forbidden, require
+from redlane.store.database import Database, insert_unless_present, utc
 from redlane.store.schema import (
     agencies,
     deliveries,
-    desk_members,
     desks,
     forwards,
     message_attachments,
@@ -74,11 +84,9 @@ from redlane.store.schema import (
     watchlist,
 )
 
-NOT_FOUND = "no such message"
 OBJECT_KIND = "message"
 INBOX_PURPOSE = "inbox listing"
 MAX_LIMIT = 500
-_ID = re.compile(r"^[0-9a-f]{32}$")
 #: Identifiers of conveyances, containers and businesses are indexed as they are (normalised);
 #: the others name or locate people and are indexed as keyed hashes (see crypto.Kek.blind).
 CLEAR_KINDS = frozenset(
@@ -93,122 +101,6 @@ _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]
 
 class MailboxError(ValueError):
     """Bad input to the mailbox; the message names the field and the reason."""
-
-
-class NotFound(LookupError):
-    """No such message, or none the user may see: the two are never told apart."""
-
-    def __init__(self) -> None:
-        super().__init__(NOT_FOUND)
-
-
-class Refused(PermissionError):
-    """The sender's handling does not allow it; `decision` names the rule."""
-
-    def __init__(self, decision: Decision) -> None:
-        super().__init__(f"refused by the sender's handling ({decision.rule}): {decision.reason}")
-        self.decision = decision
-
-
-class Erased(LookupError):
-    """The message's key was destroyed (retention): its content is gone for good."""
-
-
-# --- who is asking -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Who:
-    actor: Actor
-    user_id: int | None
-    agency_id: int | None
-    addresses: tuple[str, ...]
-    can_read: bool
-    sees_restricted: bool = False
-    """A supervisor checking the accuracy and lawfulness of messages restricted by retention."""
-
-
-def _who(conn: Connection, actor: Actor) -> _Who:
-    """The actor's agency and the addresses they read (their agency's and their desks'),
-    read from the store now, so that a desk left a minute ago no longer counts."""
-    if actor.agency is None:
-        return _Who(actor, None, None, (), False)
-    agency_id = conn.execute(select(agencies.c.id).where(agencies.c.code == actor.agency)).scalar()
-    if agency_id is None:
-        return _Who(actor, None, None, (), False)
-    addresses = [f"a{agency_id}"]
-    user_id = None
-    if isinstance(actor, User):
-        user_id = conn.execute(
-            select(users.c.id).where(
-                users.c.username == actor.username, users.c.agency_id == agency_id
-            )
-        ).scalar()
-        if user_id is None:
-            return _Who(actor, None, None, (), False)
-        addresses += [
-            f"d{d}"
-            for (d,) in conn.execute(
-                select(desk_members.c.desk_id).where(desk_members.c.user_id == user_id)
-            )
-        ]
-    can_read = actor.can(Capability.READ_MESSAGES)
-    return _Who(actor, user_id, int(agency_id), tuple(addresses), can_read,
-                can_read and actor.can(Capability.REVIEW_RESTRICTED))  # fmt: skip
-
-
-def restricted(message_id: Any) -> ColumnElement[bool]:
-    """The message `message_id` (a column) is restricted by retention."""
-    return exists().where(
-        retention.c.message_id == message_id, retention.c.restricted_at.is_not(None)
-    )
-
-
-def _unrestricted(who: _Who, message_id: Any) -> list[ColumnElement[bool]]:
-    """The retention condition of the query layer: a restricted message is hidden from
-    everyone but supervisors (who check it before it is kept or erased)."""
-    return [] if who.sees_restricted else [~restricted(message_id)]
-
-
-def _visible(who: _Who) -> ColumnElement[bool]:
-    """The need-to-know condition on `messages`, for every query that returns messages."""
-    if not who.can_read or who.agency_id is None:
-        return false()
-    return and_(
-        or_(
-            messages.c.sender_agency_id == who.agency_id,
-            exists().where(
-                deliveries.c.message_id == messages.c.id,
-                deliveries.c.address.in_(who.addresses),
-            ),
-        ),
-        *_unrestricted(who, messages.c.id),
-    )
-
-
-def _visible_row(conn: Connection, who: _Who, message_id: str) -> Any:
-    if not _ID.match(message_id):
-        raise NotFound()
-    row = conn.execute(select(messages).where(messages.c.id == message_id, _visible(who))).first()
-    if row is None:
-        raise NotFound()
-    return row
-
-
-def require_visible(db: Database, actor: Actor, message_id: str) -> None:
-    """NotFound unless `actor` may see the message: for parts stored elsewhere, whose reads
-    must answer as the message does."""
-    with db.engine.connect() as conn:
-        _visible_row(conn, _who(conn, actor), message_id)
-
-
-def _refuse_restricted(conn: Connection, message_id: str) -> None:
-    """A restricted message is only checked, never passed on (a supervisor sees it)."""
-    if conn.execute(select(restricted(message_id))).scalar():
-        raise Refused(
-            Decision(False, "restricted", "the message is restricted by retention (review "
-                     "overdue): it may be checked, kept or erased, not passed on")
-        )  # fmt: skip
 
 
 # --- addresses ---------------------------------------------------------------------------
@@ -458,12 +350,8 @@ class Forwarded:
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _now(now: datetime | None) -> datetime:
-    return _utc(now or datetime.now(UTC))
+def now_or(now: datetime | None) -> datetime:
+    return utc(now or datetime.now(UTC))
 
 
 def new_id(moment: datetime) -> str:
@@ -471,27 +359,33 @@ def new_id(moment: datetime) -> str:
     return f"{int(moment.timestamp() * 1000):012x}{secrets.token_hex(10)}"
 
 
-def _purpose(purpose: str) -> str:
+def checked_purpose(purpose: str) -> str:
     if not purpose or not purpose.strip():
         raise MailboxError("purpose: say why (a case number, 'targeting'...); it is audited")
     return purpose.strip()
 
 
 @contextmanager
-def _durable(db: Database) -> Iterator[Connection]:
-    """A transaction whose commit survives a crash of the machine, not only of redlane: on
-    SQLite the WAL is synced at this commit (the store's default is synced at checkpoints)."""
+def _sqlite_pragma(db: Database, pragma: str, during: str, after: str) -> Iterator[Connection]:
+    """A transaction run with a SQLite pragma of the connection set to `during`, and back to
+    the store's own `after` once it ends (PostgreSQL: only the transaction)."""
     with db.engine.connect() as conn:
         if db.is_sqlite:
-            conn.exec_driver_sql("PRAGMA synchronous=FULL")
+            conn.exec_driver_sql(f"PRAGMA {pragma}={during}")
             conn.commit()
         try:
             with conn.begin():
                 yield conn
         finally:
             if db.is_sqlite:
-                conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+                conn.exec_driver_sql(f"PRAGMA {pragma}={after}")
                 conn.commit()
+
+
+def _durable(db: Database) -> AbstractContextManager[Connection]:
+    """A transaction whose commit survives a crash of the machine, not only of redlane: on
+    SQLite the WAL is synced at this commit (the store's default is synced at checkpoints)."""
+    return _sqlite_pragma(db, "synchronous", "FULL", "NORMAL")
 
 
 def _kek(kek: Kek | None) -> Kek:
@@ -588,16 +482,16 @@ def _envelope(row: Any, names: _Names, subject: str, opened: bool = False) -> En
         kind=MessageKind(row.kind),
         sender=names.agency[row.sender_agency_id],
         sender_desk=desk,
-        sent_at=_utc(row.sent_at),
+        sent_at=utc(row.sent_at),
         thread_id=row.thread_id,
         in_reply_to=row.in_reply_to,
         operation=row.operation,
         grading=row.grading,
         handling=_handling(row.tlp, row.no_forward, row.no_court_use, row.no_export),
         subject=subject,
-        due_at=_utc(row.due_at) if row.due_at else None,
+        due_at=utc(row.due_at) if row.due_at else None,
         valid_until=row.valid_until,
-        delivered_at=_utc(delivered) if delivered else None,
+        delivered_at=utc(delivered) if delivered else None,
         opened=opened,
     )
 
@@ -611,7 +505,7 @@ def _subject(row: Any, kek: Kek) -> str:
 
 
 def _envelopes(
-    conn: Connection, who: _Who, ids: Sequence[str], kek: Kek, delivered: dict[str, Any]
+    conn: Connection, who: Reader, ids: Sequence[str], kek: Kek, delivered: dict[str, Any]
 ) -> list[Envelope]:
     """Envelopes of `ids` (all visible already), in that order."""
     if not ids:
@@ -639,23 +533,18 @@ def _envelopes(
         row = rows[message_id]
         envelope = _envelope(row, names, _subject(row, kek), message_id in opened)
         at = delivered.get(message_id)
-        found.append(replace(envelope, delivered_at=_utc(at) if at else None))
+        found.append(replace(envelope, delivered_at=utc(at) if at else None))
     return found
 
 
-def _receipt(conn: Connection, who: _Who, message_id: str, kind: str, at: datetime) -> None:
-    if who.user_id is None:
-        return
-    known = conn.execute(
-        select(receipts.c.at).where(
-            receipts.c.message_id == message_id,
-            receipts.c.user_id == who.user_id,
-            receipts.c.kind == kind,
-        )
-    ).first()
-    if known is None:
+def _receipt(conn: Connection, who: Reader, message_id: str, kind: str, at: datetime) -> None:
+    """The first `kind` receipt of the user stands; later ones (or a concurrent one) add
+    nothing."""
+    if who.user_id is not None:
         conn.execute(
-            insert(receipts).values(message_id=message_id, user_id=who.user_id, kind=kind, at=at)
+            insert_unless_present(conn, receipts).values(
+                message_id=message_id, user_id=who.user_id, kind=kind, at=at
+            )
         )
 
 
@@ -677,7 +566,7 @@ class _Composed:
     """The retention row of an alert or a message naming a person (reviewed yearly)."""
 
 
-def _sender_desk(conn: Connection, who: _Who, desk: str | None) -> int | None:
+def _sender_desk(conn: Connection, who: Reader, desk: str | None) -> int | None:
     if desk is None:
         return None
     code = desk.strip().upper()
@@ -689,7 +578,7 @@ def _sender_desk(conn: Connection, who: _Who, desk: str | None) -> int | None:
 
 def _compose(
     conn: Connection,
-    who: _Who,
+    who: Reader,
     message: Message,
     to: Sequence[str],
     desk: str | None,
@@ -703,7 +592,7 @@ def _compose(
     thread_id = None
     if message.in_reply_to is not None:
         try:
-            parent = _visible_row(conn, who, message.in_reply_to)
+            parent = visible_row(conn, who, message.in_reply_to)
         except NotFound:
             raise MailboxError(
                 f"in_reply_to: no message {message.in_reply_to} you may see"
@@ -796,7 +685,7 @@ def _compose(
 
 
 def _watch_rows(
-    message_id: str, who: _Who, message: Message, moment: datetime
+    message_id: str, who: Reader, message: Message, moment: datetime
 ) -> list[dict[str, Any]]:
     if message.alert is None and message.notice is None:
         return []
@@ -807,7 +696,7 @@ def _watch_rows(
     return [entry_row(e, moment) for e in entries]
 
 
-def _store(conn: Connection, who: _Who, composed: Sequence[_Composed]) -> None:
+def _store(conn: Connection, who: Reader, composed: Sequence[_Composed]) -> None:
     conn.execute(insert(messages), [c.message for c in composed])
     conn.execute(insert(message_keys), [c.key for c in composed])
     entities = [e for c in composed for e in c.entities]
@@ -848,18 +737,18 @@ def send(
     audited."""
     require(actor, Capability.SEND_MESSAGES)
     chosen = _kek(kek)
-    moment = _now(now)
+    moment = now_or(now)
     files = _checked(attachments)
     with _durable(db) as conn:
-        who = _who(conn, actor)
+        who = reader(conn, actor)
         composed = _compose(conn, who, message, to, desk, moment, chosen, files)
         _store(conn, who, [composed])
-    sent = composed.sent
-    details: dict[str, Any] = {"kind": message.kind.value, "to": sent.addressees}
-    if files:
-        details["attachments"] = [len(a.data) for a in files]
-    audit.record(db, actor, audit.Action.COLLECT, purpose, OBJECT_KIND, sent.id, details,
-                 at=moment)  # fmt: skip
+        sent = composed.sent
+        details: dict[str, Any] = {"kind": message.kind.value, "to": sent.addressees}
+        if files:
+            details["attachments"] = [len(a.data) for a in files]
+        audit.append(conn, actor, audit.Action.COLLECT, purpose, OBJECT_KIND, sent.id, details,
+                     at=moment)  # fmt: skip
     return sent
 
 
@@ -876,16 +765,16 @@ def send_many(
     each as `send` would, with one audit entry naming the first and last message."""
     require(actor, Capability.SEND_MESSAGES)
     chosen = _kek(kek)
-    moment = _now(now)
+    moment = now_or(now)
     with _durable(db) as conn:
-        who = _who(conn, actor)
+        who = reader(conn, actor)
         composed = [_compose(conn, who, m, to, None, moment, chosen) for m, to in items]
         if composed:
             _store(conn, who, composed)
-    if composed:
-        audit.record(db, actor, audit.Action.COLLECT, purpose, OBJECT_KIND, composed[0].sent.id,
-                     {"messages": len(composed), "last": composed[-1].sent.id},
-                     at=moment)  # fmt: skip
+            audit.append(conn, actor, audit.Action.COLLECT, purpose, OBJECT_KIND,
+                         composed[0].sent.id,
+                         {"messages": len(composed), "last": composed[-1].sent.id},
+                         at=moment)  # fmt: skip
     return [c.sent for c in composed]
 
 
@@ -907,8 +796,8 @@ def reply(
             f"in_reply_to: the reply answers {message_id}, not {message.in_reply_to}"
         )
     with db.engine.connect() as conn:
-        parent = _visible_row(conn, _who(conn, actor), message_id)
-        _refuse_restricted(conn, message_id)
+        parent = visible_row(conn, reader(conn, actor), message_id)
+        refuse_restricted(conn, message_id)
         names = _names(conn)
     back = (
         f"desk:{names.desk[parent.sender_desk_id][0]}"
@@ -936,12 +825,12 @@ def read(
 ) -> Opened:
     """Open a message: decrypt it, write the reader's `opened` receipt, audit the read with
     its purpose. NotFound when it does not exist or the actor may not see it."""
-    why = _purpose(purpose)
+    why = checked_purpose(purpose)
     chosen = _kek(kek)
-    moment = _now(now)
+    moment = now_or(now)
     with db.engine.begin() as conn:
-        who = _who(conn, actor)
-        row = _visible_row(conn, who, message_id)
+        who = reader(conn, actor)
+        row = visible_row(conn, who, message_id)
         key = _data_key(conn, chosen, message_id)
         body = open_sealed(key, row.body, part_data(message_id, "body"))
         message = Message.model_validate_json(body)
@@ -954,7 +843,7 @@ def read(
             query = query.where(deliveries.c.address.in_(who.addresses))
         addressees = sorted(names.label(a) for (a,) in conn.execute(query))
         files = _attachment_infos(conn, chosen, message_id)
-    audit.record(db, actor, audit.Action.READ, why, OBJECT_KIND, message_id, at=moment)
+        audit.append(conn, actor, audit.Action.READ, why, OBJECT_KIND, message_id, at=moment)
     envelope = _envelope(row, names, message.subject, opened=True)
     return Opened(envelope, message, row.author if originator else None, addressees, files)
 
@@ -982,16 +871,16 @@ def inbox(
     chosen_kind = _kind(kind)
     chosen = _kek(kek)
     with db.engine.connect() as conn:
-        who = _who(conn, actor)
+        who = reader(conn, actor)
         if not who.can_read or who.agency_id is None:
             return []
         filters: list[ColumnElement[bool]] = []
         if chosen_kind is not None:
             filters.append(messages.c.kind == chosen_kind.value)
         if since is not None:
-            filters.append(messages.c.sent_at >= _utc(since))
+            filters.append(messages.c.sent_at >= utc(since))
         if until is not None:
-            filters.append(messages.c.sent_at < _utc(until))
+            filters.append(messages.c.sent_at < utc(until))
         if sender is not None:
             (address,) = _resolve(conn, [sender], "sender")
             filters.append(messages.c.sender_agency_id == address.agency_id)
@@ -1011,7 +900,7 @@ def inbox(
             for mine in who.addresses:
                 query = select(
                     deliveries.c.message_id.label("id"), deliveries.c.delivered_at.label("at")
-                ).where(deliveries.c.address == mine, *_unrestricted(who, deliveries.c.message_id))
+                ).where(deliveries.c.address == mine, *unrestricted(who, deliveries.c.message_id))
                 if filters:
                     query = query.join(messages, messages.c.id == deliveries.c.message_id).where(
                         *filters
@@ -1020,7 +909,7 @@ def inbox(
         if box in ("sent", "all"):
             query = select(messages.c.id.label("id"), messages.c.sent_at.label("at")).where(
                 messages.c.sender_agency_id == who.agency_id,
-                *_unrestricted(who, messages.c.id),
+                *unrestricted(who, messages.c.id),
                 *filters,
             )
             parts.append(query.order_by(messages.c.sent_at.desc()).limit(depth))
@@ -1079,15 +968,15 @@ def search(
     """Messages the actor may see, newest first, by subject entity (`vessel:9319466`,
     `person:Jan de Vries`), kind, time sent and sending agency. Audited with the purpose, the
     criteria (an entity as its indexed key) and the ids found."""
-    why = _purpose(purpose)
+    why = checked_purpose(purpose)
     if not 1 <= limit <= MAX_LIMIT:
         raise MailboxError(f"limit: 1 to {MAX_LIMIT}")
     chosen_kind = _kind(kind)
     chosen = _kek(kek)
     criteria: dict[str, Any] = {}
     with db.engine.connect() as conn:
-        who = _who(conn, actor)
-        query = select(messages.c.id).where(_visible(who))
+        who = reader(conn, actor)
+        query = select(messages.c.id).where(visible(who))
         if entity is not None:
             entity_kind, identifier = _parse_entity(entity)
             key = entity_key(entity_kind, identifier, chosen)
@@ -1103,11 +992,11 @@ def search(
             criteria["kind"] = chosen_kind.value
             query = query.where(messages.c.kind == chosen_kind.value)
         if since is not None:
-            criteria["since"] = _utc(since).isoformat()
-            query = query.where(messages.c.sent_at >= _utc(since))
+            criteria["since"] = utc(since).isoformat()
+            query = query.where(messages.c.sent_at >= utc(since))
         if until is not None:
-            criteria["until"] = _utc(until).isoformat()
-            query = query.where(messages.c.sent_at < _utc(until))
+            criteria["until"] = utc(until).isoformat()
+            query = query.where(messages.c.sent_at < utc(until))
         if sender is not None:
             (address,) = _resolve(conn, [sender], "sender")
             criteria["sender"] = address.label
@@ -1125,15 +1014,15 @@ def search(
 
 def thread(db: Database, actor: Actor, thread_id: str, *, kek: Kek | None = None) -> list[Envelope]:
     """The messages of a thread the actor may see, oldest first; NotFound when none."""
-    if not _ID.match(thread_id):
+    if not MESSAGE_ID.match(thread_id):
         raise NotFound()
     chosen = _kek(kek)
     with db.engine.connect() as conn:
-        who = _who(conn, actor)
+        who = reader(conn, actor)
         ids = list(
             conn.execute(
                 select(messages.c.id)
-                .where(messages.c.thread_id == thread_id, _visible(who))
+                .where(messages.c.thread_id == thread_id, visible(who))
                 .order_by(messages.c.sent_at, messages.c.id)
             ).scalars()
         )
@@ -1147,10 +1036,10 @@ def overdue(
 ) -> list[Envelope]:
     """Requests addressed to the actor's agency or desks, past their due time, that their
     agency has not answered; the most overdue first."""
-    moment = _now(now)
+    moment = now_or(now)
     chosen = _kek(kek)
     with db.engine.connect() as conn:
-        who = _who(conn, actor)
+        who = reader(conn, actor)
         if not who.can_read:
             return []
         answer = messages.alias("answer")
@@ -1198,13 +1087,13 @@ def forward(
     handling allows (see `redlane.exchange.handling`). All or nothing: when any addressee is
     refused, none gets it, the refusal is recorded (forwards, audit) and `Refused` names the
     rule. NotFound when the actor may not see the message."""
-    why = _purpose(purpose)
-    moment = _now(now)
+    why = checked_purpose(purpose)
+    moment = now_or(now)
     with _durable(db) as conn:
-        who = _who(conn, actor)
-        row = _visible_row(conn, who, message_id)
+        who = reader(conn, actor)
+        row = visible_row(conn, who, message_id)
         require(actor, Capability.SEND_MESSAGES)
-        _refuse_restricted(conn, message_id)
+        refuse_restricted(conn, message_id)
         assert who.agency_id is not None  # a visible message has a reader of an agency
         targets = _resolve(conn, to)
         if not targets:
@@ -1247,11 +1136,12 @@ def forward(
                         delivered_at=moment, forward_id=forward_id,
                     )
                 )  # fmt: skip
-    labels = [t.label for t in targets]
-    details: dict[str, Any] = {"to": labels, "rules": [d.rule for d in decisions]}
-    if refused:
-        details["refused"] = refused[0].rule
-    audit.record(db, actor, audit.Action.FORWARD, why, OBJECT_KIND, message_id, details, at=moment)
+        labels = [t.label for t in targets]
+        details: dict[str, Any] = {"to": labels, "rules": [d.rule for d in decisions]}
+        if refused:
+            details["refused"] = refused[0].rule
+        audit.append(conn, actor, audit.Action.FORWARD, why, OBJECT_KIND, message_id, details,
+                     at=moment)  # fmt: skip
     if refused:
         raise Refused(refused[0])
     return Forwarded(labels, [d.rule for d in decisions])
@@ -1269,14 +1159,14 @@ def export(
     """The message as a self-contained JSON document (headers, grading, handling, content) to
     take out of redlane; refused by `no_export` or TLP:RED (see `redlane.exchange.handling`).
     Audited, refusals too."""
-    why = _purpose(purpose)
+    why = checked_purpose(purpose)
     chosen = _kek(kek)
-    moment = _now(now)
+    moment = now_or(now)
     with db.engine.connect() as conn:
-        who = _who(conn, actor)
-        row = _visible_row(conn, who, message_id)
+        who = reader(conn, actor)
+        row = visible_row(conn, who, message_id)
         require(actor, Capability.EXPORT_MESSAGES)
-        _refuse_restricted(conn, message_id)
+        refuse_restricted(conn, message_id)
         decision = export_decision(
             Tlp(row.tlp), row.no_export, originator=row.sender_agency_id == who.agency_id
         )
@@ -1304,8 +1194,8 @@ def receipts_of(db: Database, actor: Actor, message_id: str) -> list[Receipt]:
     """Deliveries and per-user receipts of a message: all of them for the sending agency, a
     recipient's own agency's for a recipient."""
     with db.engine.connect() as conn:
-        who = _who(conn, actor)
-        row = _visible_row(conn, who, message_id)
+        who = reader(conn, actor)
+        row = visible_row(conn, who, message_id)
         names = _names(conn)
         originator = row.sender_agency_id == who.agency_id
         query = select(deliveries).where(deliveries.c.message_id == message_id)
@@ -1318,13 +1208,13 @@ def receipts_of(db: Database, actor: Actor, message_id: str) -> list[Receipt]:
             query = query.where(deliveries.c.agency_id == who.agency_id)
             people = people.where(users.c.agency_id == who.agency_id)
         found = [
-            Receipt(names.label(d.address), _utc(d.delivered_at))
+            Receipt(names.label(d.address), utc(d.delivered_at))
             for d in conn.execute(query.order_by(deliveries.c.delivered_at, deliveries.c.address))
         ]
-        first = min((r.delivered_at for r in found), default=_utc(row.sent_at))
+        first = min((r.delivered_at for r in found), default=utc(row.sent_at))
         for r in conn.execute(people.order_by(receipts.c.at, users.c.username)):
             label = f"agency:{names.agency[r.agency_id]}"
-            found.append(Receipt(label, first, r.username, r.kind, _utc(r.at)))
+            found.append(Receipt(label, first, r.username, r.kind, utc(r.at)))
         return found
 
 
@@ -1333,9 +1223,9 @@ def mark_actioned(
 ) -> None:
     """Record that the actor acted on a message (a reply does this by itself)."""
     with db.engine.begin() as conn:
-        who = _who(conn, actor)
-        _visible_row(conn, who, message_id)
-        _receipt(conn, who, message_id, "actioned", _now(now))
+        who = reader(conn, actor)
+        visible_row(conn, who, message_id)
+        _receipt(conn, who, message_id, "actioned", now_or(now))
 
 
 # --- attachments -------------------------------------------------------------------------
@@ -1388,7 +1278,7 @@ def _attachment_rows(
     message_id: str,
     first: int,
     attachments: Sequence[Attachment],
-    who: _Who,
+    who: Reader,
     moment: datetime,
     kek: Kek,
 ) -> list[dict[str, Any]]:
@@ -1445,17 +1335,17 @@ def attach(
 ) -> list[AttachmentInfo]:
     """Add attachments to a message the actor's agency sent (numbered after those it has):
     its recipients find them with the message. Audited."""
-    why = _purpose(purpose)
+    why = checked_purpose(purpose)
     chosen = _kek(kek)
-    moment = _now(now)
+    moment = now_or(now)
     files = _checked(attachments)
     if not files:
         raise MailboxError("attachments: give at least one file")
     with _durable(db) as conn:
-        who = _who(conn, actor)
-        row = _visible_row(conn, who, message_id)
+        who = reader(conn, actor)
+        row = visible_row(conn, who, message_id)
         require(actor, Capability.SEND_MESSAGES)
-        _refuse_restricted(conn, message_id)
+        refuse_restricted(conn, message_id)
         if row.sender_agency_id != who.agency_id:
             raise Refused(Decision(False, "originator", "only the sending agency adds attachments"))
         _data_key(conn, chosen, message_id)  # an erased message takes nothing more
@@ -1466,11 +1356,11 @@ def attach(
         ).scalar()
         rows = _attachment_rows(message_id, (last or 0) + 1, files, who, moment, chosen)
         conn.execute(insert(message_attachments), rows)
-    added = [AttachmentInfo(r["n"], a.name, a.media_type, r["size"]) for r, a in zip(rows, files,
-             strict=True)]  # fmt: skip
-    audit.record(db, actor, audit.Action.COLLECT, why, "attachment", message_id,
-                 {"attachments": [a.n for a in added]}, at=moment)  # fmt: skip
-    return added
+        numbers = [r["n"] for r in rows]
+        audit.append(conn, actor, audit.Action.COLLECT, why, "attachment", message_id,
+                     {"attachments": numbers}, at=moment)  # fmt: skip
+    return [AttachmentInfo(r["n"], a.name, a.media_type, r["size"])
+            for r, a in zip(rows, files, strict=True)]  # fmt: skip
 
 
 def attachment(
@@ -1486,11 +1376,11 @@ def attachment(
     """Attachment `n` of a message, decrypted, for someone who may see the message (NotFound
     otherwise, or when it has no attachment `n`; Erased once retention destroyed its keys).
     Audited with the purpose."""
-    why = _purpose(purpose)
+    why = checked_purpose(purpose)
     chosen = _kek(kek)
-    moment = _now(now)
+    moment = now_or(now)
     with db.engine.connect() as conn:
-        _visible_row(conn, _who(conn, actor), message_id)
+        visible_row(conn, reader(conn, actor), message_id)
         _data_key(conn, chosen, message_id)
         row = conn.execute(
             select(message_attachments).where(
@@ -1518,17 +1408,8 @@ def shredding(db: Database) -> Iterator[Connection]:
     pages, is checkpointed and truncated after the commit; on PostgreSQL the tables that hold
     keys are vacuumed, so their dead rows are no longer kept. Backups and PostgreSQL's WAL
     archive still hold what they held: `rekey` makes those copies useless."""
-    with db.engine.connect() as conn:
-        if db.is_sqlite:
-            conn.exec_driver_sql("PRAGMA secure_delete=ON")
-            conn.commit()
-        try:
-            with conn.begin():
-                yield conn
-        finally:
-            if db.is_sqlite:
-                conn.exec_driver_sql("PRAGMA secure_delete=OFF")
-                conn.commit()
+    with _sqlite_pragma(db, "secure_delete", "ON", "OFF") as conn:
+        yield conn
     if db.is_sqlite:
         with db.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -1633,6 +1514,7 @@ __all__ = [
     "attach",
     "attachment",
     "check_kek",
+    "checked_purpose",
     "entity_key",
     "export",
     "forward",
@@ -1641,13 +1523,13 @@ __all__ = [
     "mark_actioned",
     "max_attachment_bytes",
     "normalise",
+    "now_or",
     "overdue",
     "read",
     "receipts_of",
     "rekey",
     "remove_route",
     "reply",
-    "require_visible",
     "restricted",
     "search",
     "send",

@@ -26,13 +26,13 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, delete, exists, insert, select, update
 
-from redlane.exchange import mailbox
+from redlane.exchange import access, mailbox
 from redlane.exchange.handling import Decision
 from redlane.exchange.model import EntityKind, MessageKind
 from redlane.exchange.schedule import NOTICE_MONTHS, RESTRICTED_MONTHS, REVIEW_MONTHS, add_months
 from redlane.security import audit
 from redlane.security.accounts import Actor, Capability, require
-from redlane.store.database import Database
+from redlane.store.database import Database, utc
 from redlane.store.schema import (
     message_attachments,
     message_entities,
@@ -103,11 +103,11 @@ class State:
 
 
 def _utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else mailbox._utc(moment)
+    return None if moment is None else utc(moment)
 
 
 def _state(row: Any) -> State:
-    return State(row.message_id, mailbox._utc(row.review_due), _utc(row.noticed_at),
+    return State(row.message_id, utc(row.review_due), _utc(row.noticed_at),
                  _utc(row.restricted_at), _utc(row.erased_at), _utc(row.reviewed_at),
                  row.reviewed_by)  # fmt: skip
 
@@ -135,7 +135,7 @@ def _date_unreviewed(conn: Connection) -> list[str]:
         ~exists().where(retention.c.message_id == messages.c.id),
     )
     rows = [
-        {"message_id": r.id, "review_due": add_months(mailbox._utc(r.sent_at), REVIEW_MONTHS)}
+        {"message_id": r.id, "review_due": add_months(utc(r.sent_at), REVIEW_MONTHS)}
         for r in conn.execute(query)
     ]
     if rows:
@@ -161,7 +161,7 @@ def _notify(conn: Connection, moment: datetime) -> list[str]:
         retention.c.restricted_at.is_(None),
         retention.c.review_due <= moment + timedelta(days=31),
     )
-    due = [r for r in rows if add_months(mailbox._utc(r.review_due), -NOTICE_MONTHS) <= moment]
+    due = [r for r in rows if add_months(utc(r.review_due), -NOTICE_MONTHS) <= moment]
     for r in due:
         conn.execute(
             insert(retention_notices).values(
@@ -223,7 +223,7 @@ def _erase(conn: Connection, message_id: str, moment: datetime) -> dict[str, int
 def _erase_due(db: Database, actor: Actor, moment: datetime) -> list[str]:
     with db.engine.connect() as conn:
         rows = _open_rows(conn, retention.c.restricted_at.is_not(None))
-    due = [r for r in rows if add_months(mailbox._utc(r.review_due), RESTRICTED_MONTHS) <= moment]
+    due = [r for r in rows if add_months(utc(r.review_due), RESTRICTED_MONTHS) <= moment]
     if not due:
         return []
     erased = {}
@@ -232,7 +232,7 @@ def _erase_due(db: Database, actor: Actor, moment: datetime) -> list[str]:
             erased[r.message_id] = _erase(conn, r.message_id, moment)
     for r in due:
         details = {"reason": "retention: restricted a year without a decision",
-                   "review_due": mailbox._utc(r.review_due).isoformat(),
+                   "review_due": utc(r.review_due).isoformat(),
                    **erased[r.message_id]}  # fmt: skip
         audit.record(db, actor, audit.Action.ERASE, "retention", OBJECT_KIND, r.message_id,
                      details, at=moment)  # fmt: skip
@@ -246,7 +246,7 @@ def run(db: Database, actor: Actor, now: datetime | None = None) -> Report:
     old gets its notice, its restriction and its erasure in one run. Needs manage_accounts
     (the node's operator); restrictions and erasures are audited."""
     require(actor, Capability.MANAGE_ACCOUNTS)
-    moment = mailbox._now(now)
+    moment = mailbox.now_or(now)
     with db.engine.begin() as conn:
         dated = _date_unreviewed(conn)
         noticed = _notify(conn, moment)
@@ -265,7 +265,7 @@ def notices(db: Database, actor: Actor, *, pending: bool = True) -> list[Notice]
     """Review notices to the actor's agency (and to their desks, for what a desk sent),
     newest first; `pending` keeps those still awaiting a decision."""
     with db.engine.connect() as conn:
-        who = mailbox._who(conn, actor)
+        who = access.reader(conn, actor)
         if not who.can_read or who.agency_id is None:
             return []
         desks = [int(a[1:]) for a in who.addresses if a.startswith("d")]
@@ -289,9 +289,9 @@ def notices(db: Database, actor: Actor, *, pending: bool = True) -> list[Notice]
                 r.id,
                 r.message_id,
                 MessageKind(r.kind),
-                mailbox._utc(r.sent_at),
-                mailbox._utc(r.review_due),
-                mailbox._utc(r.at),
+                utc(r.sent_at),
+                utc(r.review_due),
+                utc(r.at),
             )
             for r in conn.execute(query)
         ]
@@ -324,13 +324,13 @@ def review(
     Made by a user of the sending agency who may send messages and may see the message (a
     restricted one: a supervisor). NotFound when they may not see it; audited with the
     purpose."""
-    why = mailbox._purpose(purpose)
+    why = mailbox.checked_purpose(purpose)
     if decision not in ("keep", "erase"):
         raise mailbox.MailboxError(f"decision: {decision!r} is not keep or erase")
-    moment = mailbox._now(now)
+    moment = mailbox.now_or(now)
     with db.engine.connect() as conn:
-        who = mailbox._who(conn, actor)
-        row = mailbox._visible_row(conn, who, message_id)
+        who = access.reader(conn, actor)
+        row = access.visible_row(conn, who, message_id)
         require(actor, Capability.SEND_MESSAGES)
         if row.sender_agency_id != who.agency_id:
             raise mailbox.Refused(

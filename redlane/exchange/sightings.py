@@ -27,7 +27,7 @@ from redlane.reference import place_label
 from redlane.screening.subjects import stored_subject_keys
 from redlane.security import audit
 from redlane.security.accounts import Actor, Capability, require
-from redlane.store.database import Database
+from redlane.store.database import Database, utc
 from redlane.store.schema import selections, sighting_drafts, sighting_targets
 
 DRAFT = "draft"
@@ -218,7 +218,7 @@ def _draft(row: Any) -> SightingDraft:
         m["addressee"],
         m["run_id"],
         m["status"],
-        created if created.tzinfo else created.replace(tzinfo=UTC),
+        utc(created),
         Message.model_validate_json(m["body"]),
     )
 

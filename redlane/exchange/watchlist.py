@@ -34,7 +34,7 @@ from redlane.model.codes import NonEmpty
 from redlane.screening.normalise import identifier_key, name_key, person_key, vessel_key
 from redlane.security import audit
 from redlane.security.accounts import Actor, Capability, require
-from redlane.store.database import Database
+from redlane.store.database import Database, utc
 from redlane.store.schema import watchlist
 
 #: The subjects targeting can recognise in stored traffic; phones, addresses and aircraft of a
@@ -165,10 +165,7 @@ def entry_row(entry: WatchlistEntry, now: datetime) -> dict[str, Any]:
 
 
 def _aware(value: datetime | None) -> datetime | None:
-    # SQLite hands back naive UTC
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+    return None if value is None else utc(value)
 
 
 def entry_from_row(row: Any) -> WatchlistEntry:

@@ -30,7 +30,7 @@ from sqlalchemy import Connection, RowMapping, func, insert, select, text
 
 from redlane.security.accounts import Actor
 from redlane.security.keys import NodeKey, fingerprint, verify_signature
-from redlane.store.database import Database
+from redlane.store.database import Database, utc
 from redlane.store.schema import audit_heads, audit_log
 
 GENESIS_HASH = "0" * 64
@@ -75,13 +75,8 @@ class Entry:
     hash: str
 
 
-def _utc(moment: datetime) -> datetime:
-    """SQLite gives back naive datetimes: they were stored in UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _iso(moment: datetime) -> str:
-    return _utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _canonical(fields: Mapping[str, Any]) -> bytes:
@@ -123,6 +118,75 @@ def _last(conn: Connection) -> tuple[int, str]:
     return (int(row.seq), str(row.hash)) if row else (0, GENESIS_HASH)
 
 
+def _row(
+    user: Actor,
+    action: Action | str,
+    purpose: str,
+    object_kind: str,
+    object_id: str | int,
+    details: Mapping[str, Any] | None,
+    at: datetime | None,
+) -> dict[str, Any]:
+    try:
+        chosen = Action(action)
+    except ValueError:
+        raise AuditError(
+            f"audit action {action!r} is not one of {', '.join(a.value for a in Action)}"
+        ) from None
+    if not purpose or not purpose.strip():
+        raise AuditError("an audit entry needs a purpose: why the data was processed")
+    if not object_kind or len(object_kind) > 32:
+        raise AuditError("an audit entry needs an object kind of at most 32 characters")
+    try:
+        details_text = _canonical(dict(details or {})).decode()
+    except (TypeError, ValueError) as exc:
+        raise AuditError(f"audit details must be a JSON object: {exc}") from exc
+    return {
+        "at": utc(at or datetime.now(UTC)),
+        "username": user.username,
+        "agency": user.agency,
+        "action": chosen.value,
+        "purpose": purpose.strip(),
+        "object_kind": object_kind,
+        "object_id": str(object_id),
+        "details": details_text,
+    }
+
+
+def append(
+    conn: Connection,
+    user: Actor,
+    action: Action | str,
+    purpose: str,
+    object_kind: str,
+    object_id: str | int,
+    details: Mapping[str, Any] | None = None,
+    *,
+    at: datetime | None = None,
+) -> Entry:
+    """Append one entry in the caller's transaction: the act and its record are committed, or
+    rolled back, together, with one commit. Call it last in the transaction: from here to the
+    commit it holds the chain's lock, which every other append waits for. On SQLite the
+    transaction must hold the write lock already (it wrote) or not be open yet."""
+    return _append_row(conn, _row(user, action, purpose, object_kind, object_id, details, at))
+
+
+def _in_sqlite_transaction(conn: Connection) -> bool:
+    raw = conn.connection.dbapi_connection
+    return conn.dialect.name == "sqlite" and raw is not None and bool(raw.in_transaction)
+
+
+def _append_row(conn: Connection, row: dict[str, Any]) -> Entry:
+    if not _in_sqlite_transaction(conn):
+        _lock(conn)
+    last_seq, last_hash = _last(conn)
+    row["seq"] = last_seq + 1
+    row["prev_hash"] = last_hash
+    row["hash"] = entry_hash(row)
+    conn.execute(insert(audit_log).values(row))
+    return _entry(row)
+
+
 def record(
     db: Database,
     user: Actor,
@@ -140,45 +204,17 @@ def record(
     number, "control selection", ...) and may not be empty; `details` is any JSON object
     (recipients, the ids a search returned, ...).
     """
-    try:
-        chosen = Action(action)
-    except ValueError:
-        raise AuditError(
-            f"audit action {action!r} is not one of {', '.join(a.value for a in Action)}"
-        ) from None
-    if not purpose or not purpose.strip():
-        raise AuditError("an audit entry needs a purpose: why the data was processed")
-    if not object_kind or len(object_kind) > 32:
-        raise AuditError("an audit entry needs an object kind of at most 32 characters")
-    try:
-        details_text = _canonical(dict(details or {})).decode()
-    except (TypeError, ValueError) as exc:
-        raise AuditError(f"audit details must be a JSON object: {exc}") from exc
-    row: dict[str, Any] = {
-        "at": _utc(at or datetime.now(UTC)),
-        "username": user.username,
-        "agency": user.agency,
-        "action": chosen.value,
-        "purpose": purpose.strip(),
-        "object_kind": object_kind,
-        "object_id": str(object_id),
-        "details": details_text,
-    }
+    row = _row(user, action, purpose, object_kind, object_id, details, at)
     with db.engine.connect() as conn:
-        _lock(conn)
-        last_seq, last_hash = _last(conn)
-        row["seq"] = last_seq + 1
-        row["prev_hash"] = last_hash
-        row["hash"] = entry_hash(row)
-        conn.execute(insert(audit_log).values(row))
+        entry = _append_row(conn, row)
         conn.commit()
-    return _entry(row)
+    return entry
 
 
 def _entry(row: Mapping[str, Any] | RowMapping) -> Entry:
     return Entry(
         seq=int(row["seq"]),
-        at=_utc(row["at"]),
+        at=utc(row["at"]),
         username=row["username"],
         agency=row["agency"],
         action=row["action"],
@@ -282,7 +318,7 @@ def sign_head(db: Database, key: NodeKey, *, at: datetime | None = None) -> Sign
     with db.engine.connect() as conn:
         _lock(conn)  # no entry slips in between reading the head and storing its signature
         seq, digest = _last(conn)
-        unsigned = SignedHead(seq, digest, _utc(at or datetime.now(UTC)), key.public_key, "")
+        unsigned = SignedHead(seq, digest, utc(at or datetime.now(UTC)), key.public_key, "")
         head = SignedHead(seq, digest, unsigned.time, key.public_key, key.sign(unsigned.payload()))
         conn.execute(
             insert(audit_heads).values(
@@ -318,7 +354,7 @@ def stored_heads(db: Database) -> list[SignedHead]:
     with db.engine.connect() as conn:
         rows = conn.execute(select(audit_heads).order_by(audit_heads.c.id))
         return [
-            SignedHead(r.seq, r.hash, _utc(r.signed_at), r.public_key, r.signature) for r in rows
+            SignedHead(r.seq, r.hash, utc(r.signed_at), r.public_key, r.signature) for r in rows
         ]
 
 
@@ -473,7 +509,7 @@ def verify(
             signed = SignedHead(
                 stored.seq,
                 stored.hash,
-                _utc(stored.signed_at),
+                utc(stored.signed_at),
                 stored.public_key,
                 stored.signature,
             )

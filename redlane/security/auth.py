@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Connection, func, insert, select, update
 from redlane.security import audit
 from redlane.security.accounts import AccountError, Service, User, _user_id, user_by_id
 from redlane.security.passwords import hash_password, needs_rehash, verify_password
-from redlane.store.database import Database
+from redlane.store.database import Database, utc
 from redlane.store.schema import api_tokens, login_attempts, sessions, users
 
 TOKEN_PREFIX = "rlt_"
@@ -83,10 +83,6 @@ class Session:
     expires_at: datetime
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -110,7 +106,7 @@ def issue_token(
     """A new API token for a user, valid for `valid_for` (at most a year)."""
     if not timedelta(0) < valid_for <= MAX_TOKEN_LIFETIME:
         raise AccountError(f"a token is valid for 1 second to {MAX_TOKEN_LIFETIME.days} days")
-    moment = _utc(now or datetime.now(UTC))
+    moment = utc(now or datetime.now(UTC))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with db.engine.begin() as conn:
         user_id = _user_id(conn, username.strip().lower())
@@ -139,9 +135,9 @@ def list_tokens(db: Database, username: str) -> list[TokenInfo]:
                 r.id,
                 username,
                 r.name,
-                _utc(r.created_at),
-                _utc(r.expires_at),
-                _utc(r.revoked_at) if r.revoked_at else None,
+                utc(r.created_at),
+                utc(r.expires_at),
+                utc(r.revoked_at) if r.revoked_at else None,
             )
             for r in rows
         ]
@@ -156,14 +152,14 @@ def revoke_token(db: Database, token_id: int, *, now: datetime | None = None) ->
         conn.execute(
             update(api_tokens)
             .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=_utc(now or datetime.now(UTC)))
+            .values(revoked_at=utc(now or datetime.now(UTC)))
         )
 
 
 def authenticate_token(db: Database, token: str, *, now: datetime | None = None) -> User:
     """The user an API token belongs to; AuthenticationError when it is unknown, revoked or
     expired, or the account is disabled."""
-    moment = _utc(now or datetime.now(UTC))
+    moment = utc(now or datetime.now(UTC))
     with db.engine.connect() as conn:
         row = conn.execute(
             select(api_tokens).where(api_tokens.c.token_hash == _digest(token))
@@ -172,9 +168,9 @@ def authenticate_token(db: Database, token: str, *, now: datetime | None = None)
             raise AuthenticationError("unknown API token")
         if row.revoked_at is not None:
             raise AuthenticationError(f"API token {row.id} was revoked")
-        if _utc(row.expires_at) <= moment:
+        if utc(row.expires_at) <= moment:
             raise AuthenticationError(
-                f"API token {row.id} expired on {_utc(row.expires_at):%Y-%m-%d %H:%M} UTC"
+                f"API token {row.id} expired on {utc(row.expires_at):%Y-%m-%d %H:%M} UTC"
             )
         return _active(conn, row.user_id)
 
@@ -198,7 +194,7 @@ def _failures(
         .where(login_attempts.c.success.is_(False))
         .order_by(login_attempts.c.at)
     )
-    return [_utc(at) for (at,) in conn.execute(query)]
+    return [utc(at) for (at,) in conn.execute(query)]
 
 
 def _locked_until(
@@ -210,7 +206,7 @@ def _locked_until(
             login_attempts.c.username == username, login_attempts.c.success.is_(True)
         )
     ).scalar()
-    account_since = max(since, _utc(last_success)) if last_success else since
+    account_since = max(since, utc(last_success)) if last_success else since
     checks = (
         ("account", login_attempts.c.username, username, account_since, limits.account_failures),
         ("source", login_attempts.c.source, source, since, limits.source_failures),
@@ -238,7 +234,7 @@ def login(
     Refused with LoginLocked while the account or the source is over its limit of failed
     logins, and with AuthenticationError on a wrong user name or password (the same message
     for both, and the same time taken)."""
-    moment = _utc(now or datetime.now(UTC))
+    moment = utc(now or datetime.now(UTC))
     # what a client sends is kept within the columns' bounds (a longer name exists nowhere)
     name, source = username.strip().lower()[:64], source[:255]
     with db.engine.begin() as conn:
@@ -323,19 +319,19 @@ def _open_session(
 
 def session_user(db: Database, token: str, *, now: datetime | None = None) -> User:
     """The user of an open session; AuthenticationError when it is unknown, ended or expired."""
-    moment = _utc(now or datetime.now(UTC))
+    moment = utc(now or datetime.now(UTC))
     with db.engine.connect() as conn:
         row = conn.execute(select(sessions).where(sessions.c.token_hash == _digest(token))).first()
         if row is None or row.ended_at is not None:
             raise AuthenticationError("no such session; log in again")
-        if _utc(row.expires_at) <= moment:
+        if utc(row.expires_at) <= moment:
             raise AuthenticationError("the session has expired; log in again")
         return _active(conn, row.user_id)
 
 
 def logout(db: Database, token: str, *, now: datetime | None = None) -> None:
     """End a session (ending it twice is a no-op)."""
-    moment = _utc(now or datetime.now(UTC))
+    moment = utc(now or datetime.now(UTC))
     with db.engine.begin() as conn:
         row = conn.execute(select(sessions).where(sessions.c.token_hash == _digest(token))).first()
         if row is None or row.ended_at is not None:

@@ -6,6 +6,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL
 
 from redlane.config import database_url
@@ -33,6 +35,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB of page cache: index upkeep at scale
     cursor.close()
+
+
+def utc(moment: datetime) -> datetime:
+    """`moment` as an aware UTC time: SQLite hands back the naive UTC we stored, PostgreSQL an
+    aware time in the session's zone."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def insert_unless_present(conn: Connection, table: Table) -> Any:
+    """An INSERT into `table` that skips a row whose key is there already (ON CONFLICT DO
+    NOTHING): for rows that two sessions may add at the same moment, where checking first
+    would race."""
+    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
+    return dialect.insert(table).on_conflict_do_nothing()
 
 
 class Database:

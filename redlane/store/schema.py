@@ -31,6 +31,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -663,6 +664,14 @@ retention = Table(
     Column("reviewed_at", DateTime(timezone=True)),
     Column("reviewed_by", String(64)),
     Index(None, "review_due"),
+    # Few messages are ever restricted; every listing asks "is this one?" of each row it
+    # returns, which without this index is a scan of the whole table per listing.
+    Index(
+        "ix_retention_restricted",
+        "message_id",
+        postgresql_where=text("restricted_at IS NOT NULL"),
+        sqlite_where=text("restricted_at IS NOT NULL"),
+    ),
 )
 
 #: Review notices to a message's owner: the sending agency (and its desk, when a desk sent it).
