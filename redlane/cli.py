@@ -37,7 +37,12 @@ from redlane.exchange import mailbox, retention, stix
 from redlane.exchange.crypto import KEK_SETTING, Kek, generate_kek, load_kek
 from redlane.exchange.grading import GradingError, parse_grading
 from redlane.exchange.model import EntityKind, Message
-from redlane.exchange.sightings import audited_pending_drafts, draft_sightings_for_run
+from redlane.exchange.sightings import (
+    audited_pending_drafts,
+    discard_draft,
+    draft_sightings_for_run,
+    send_draft,
+)
 from redlane.exchange.watchlist import (
     WATCHLIST_PURPOSE,
     audited_active_entries,
@@ -973,6 +978,25 @@ def stix_import(
     console.print(f"{len(found.messages)} messages, {len(found.unmapped)} things not mapped")
 
 
+@stix_app.command("export-message")
+def stix_export_message(
+    message_id: str,
+    user: UserOption,
+    purpose: MessagePurpose,
+    out: Annotated[Path, typer.Option(help="Where to write the bundle.")],
+    kek: KekOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Write a message of the mailbox as a STIX 2.1 bundle, unless its handling forbids
+    (no_export, TLP:RED); audited."""
+    db = _open(database)
+    with _mailbox_errors():
+        bundle = stix.export_stored(db, _mailbox_user(db, user), message_id, purpose,
+                                    kek=_kek_file(kek))  # fmt: skip
+    out.write_text(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    console.print(f"message {message_id} written to {out} as a STIX 2.1 bundle")
+
+
 # --- exchange: the secure mailbox ----------------------------------------------------------
 
 mailbox_app = typer.Typer(help="The secure mailbox: messages between agencies and desks.")
@@ -1359,6 +1383,34 @@ def watchlist_drafts(database: DatabaseOption = None) -> None:
             f"{draft.message_id} (run {draft.run_id}): {draft.message.subject}"
         )
         console.print(draft.message.facts)
+
+
+@watchlist_app.command("send")
+def watchlist_send(
+    draft_id: Annotated[int, typer.Argument(help="The draft's id (`redlane watchlist drafts`).")],
+    user: UserOption,
+    facts: Annotated[str | None, typer.Option(help="Your facts, in place of the drafted.")] = None,
+    kek: KekOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Send a sighting draft as a reply in the thread of the alert or notice it answers."""
+    db = _open(database, upgrade=True)
+    with _mailbox_errors():
+        sent = send_draft(db, _mailbox_user(db, user), draft_id, facts=facts, kek=_kek_file(kek))
+    console.print(f"draft {draft_id} sent as {sent.id} to {', '.join(sent.addressees)}")
+
+
+@watchlist_app.command("discard")
+def watchlist_discard(
+    draft_id: Annotated[int, typer.Argument(help="The draft's id (`redlane watchlist drafts`).")],
+    reason: Annotated[str, typer.Option(help="Why it is not sent (audited).")],
+    database: DatabaseOption = None,
+) -> None:
+    """Drop a sighting draft without sending it; its targets are not drafted again."""
+    db = _open(database, upgrade=True)
+    with _mailbox_errors():
+        discard_draft(db, _cli_actor(), draft_id, reason)
+    console.print(f"draft {draft_id} discarded")
 
 
 # --- exchange: retention -------------------------------------------------------------------

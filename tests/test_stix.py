@@ -1,21 +1,29 @@
 """STIX 2.1 bundles: round trips of every message kind, TLP 2.0 markings with the official
-ids, export refused by the sender's handling, stix2's parser, foreign bundles."""
+ids, export refused by the sender's handling, stix2's parser, foreign bundles, and messages of
+the mailbox exported under its rules (API and command line, on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 import stix2
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from redlane import security
+from redlane.api import create_app
 from redlane.cli import app
+from redlane.exchange import mailbox
+from redlane.exchange.crypto import Kek, generate_kek
 from redlane.exchange.grading import equivalents, parse_grading
 from redlane.exchange.model import (
     NOTICE_SUBJECTS,
@@ -41,7 +49,10 @@ from redlane.exchange.stix import (
     StixError,
     export_bundle,
     import_bundle,
+    validate,
 )
+from redlane.security import audit
+from redlane.store.database import Database
 
 # The FIRST TLP 2.0 marking definitions as OASIS publishes them (cti-stix-common-objects,
 # extension-definition-specifications/tlp-2.0), written out again so a typo in the module shows.
@@ -431,6 +442,111 @@ def test_unreadable_bundles_are_refused(bundle: Any, says: str) -> None:
         import_bundle(bundle)
 
 
+# --- a message of the mailbox, over the API --------------------------------------------------
+
+PASSWORD = "correct horse battery"
+NODE_TOKEN = "stix-node-token-0123456789abcdef"
+
+
+@dataclass
+class Stored:
+    """Colombian police's reports to Dutch customs, one per handling, and who asks for them."""
+
+    db: Database
+    kek: Kek
+    ids: dict[str, str]
+    """Handling variant: message id."""
+    messages: dict[str, Message]
+    client: TestClient
+    tokens: dict[str, dict[str, str]]
+
+
+def _stored(db: Database, kek: Kek | None = None) -> Stored:
+    security.add_agency(db, "CO-DIJIN", "Dirección de Investigación Criminal", "police", "CO")
+    security.add_agency(db, "NL-DOUANE", "Douane Nederland", "customs", "NL")
+    security.add_agency(db, "FR-DNRED", "DNRED", "customs", "FR")
+    for name, agency, role in [
+        ("carlos", "CO-DIJIN", "intelligence officer"),
+        ("anna", "NL-DOUANE", "intelligence officer"),
+        ("piet", "NL-DOUANE", "officer"),
+        ("marie", "FR-DNRED", "intelligence officer"),
+    ]:
+        security.add_user(db, name, agency, PASSWORD, [role])
+    chosen = kek or Kek(os.urandom(32))
+    report = example(MessageKind.INTELLIGENCE_REPORT, Tlp.AMBER)
+    messages = {
+        "amber": report,
+        "no_export": report.model_copy(update={"handling": Handling(tlp=Tlp.GREEN,
+                                                                    no_export=True)}),
+        "red": example(MessageKind.INTELLIGENCE_REPORT, Tlp.RED),
+    }  # fmt: skip
+    carlos = security.get_user(db, "carlos")
+    ids = {
+        variant: mailbox.send(db, carlos, message, ["NL-DOUANE"], now=AT, kek=chosen).id
+        for variant, message in messages.items()
+    }
+    tokens = {
+        name: {"Authorization": f"Bearer {security.issue_token(db, name).token}",
+               "X-Redlane-Purpose": "joint operation JCO-2026-07"}
+        for name in ("carlos", "anna", "piet", "marie")
+    }  # fmt: skip
+    client = TestClient(create_app(db, NODE_TOKEN, kek=chosen))
+    return Stored(db, chosen, ids, messages, client, tokens)
+
+
+def test_a_stored_message_is_exported_as_a_bundle_under_the_mailboxs_rules(db: Database) -> None:
+    stored = _stored(db)
+    anna, carlos = stored.tokens["anna"], stored.tokens["carlos"]
+    amber = stored.ids["amber"]
+
+    answer = stored.client.get(f"/messages/{amber}/stix", headers=anna)
+    assert answer.status_code == 200, answer.text
+    bundle = answer.json()
+    validate(bundle)
+    # the bundle of the message as sent: same sender, sending time and report id each time
+    assert bundle == export_bundle(stored.messages["amber"], sender="CO-DIJIN", at=AT,
+                                   message_id=amber)  # fmt: skip
+    (report,) = _objects(bundle, "report")
+    assert report["object_marking_refs"] == [OFFICIAL[Tlp.AMBER]]
+    assert report["published"] == "2026-11-03T09:30:00.000Z"
+    assert import_bundle(bundle).messages[0].message == stored.messages["amber"]
+    exported = audit.entries(db, object_kind="message", object_id=amber, username="anna")[-1]
+    assert (exported.action, exported.purpose) == ("export", "joint operation JCO-2026-07")
+    assert exported.details == {"rule": "tlp:amber", "allowed": True}
+
+    # Refusals by the sender's handling name the rule (404: every refusal on a message's own
+    # routes), for a recipient and, for a bundle, for the sending agency too.
+    refusals = [
+        (anna, "no_export", "no_export"),
+        (anna, "red", "tlp:red"),
+        (carlos, "no_export", "no_export"),
+        (carlos, "red", "tlp:red"),
+    ]
+    for who, variant, rule in refusals:
+        refused = stored.client.get(f"/messages/{stored.ids[variant]}/stix", headers=who)
+        assert refused.status_code == 404 and f"({rule})" in refused.json()["detail"], variant
+    own = audit.entries(db, object_kind="message", object_id=stored.ids["red"], username="carlos")
+    assert own[-1].details == {"format": "stix", "rule": "tlp:red", "allowed": False}
+    # the recipient's refusal is the mailbox's own, audited there
+    theirs = audit.entries(db, object_kind="message", object_id=stored.ids["red"], username="anna")
+    assert theirs[-1].details == {"rule": "tlp:red", "allowed": False}
+    # a role that may not export (an officer reads, no more): the capability is named
+    officer = stored.client.get(f"/messages/{amber}/stix", headers=stored.tokens["piet"])
+    assert officer.status_code == 404 and "export_messages" in officer.json()["detail"]
+
+    # A service that never received it: exactly the answer for an id of no message.
+    hidden = stored.client.get(f"/messages/{amber}/stix", headers=stored.tokens["marie"])
+    missing = stored.client.get(f"/messages/{'0' * 32}/stix", headers=stored.tokens["marie"])
+    assert hidden.status_code == 404 and hidden.json() == {"detail": "no such message"}
+    assert (missing.status_code, missing.content) == (hidden.status_code, hidden.content)
+    assert not audit.entries(db, object_kind="message", object_id=amber, username="marie")
+
+    no_purpose = {"Authorization": anna["Authorization"]}
+    assert stored.client.get(f"/messages/{amber}/stix", headers=no_purpose).status_code == 422
+    paths = stored.client.get("/openapi.json", headers=anna).json()["paths"]
+    assert "/messages/{message_id}/stix" in paths
+
+
 # --- the command line -----------------------------------------------------------------------
 
 
@@ -469,3 +585,25 @@ def test_cli_import_names_the_unmapped(tmp_path: Path) -> None:
     assert f"not mapped: {ids['indicator']}" in result.output
     bad = CliRunner().invoke(app, ["stix", "import", str(path), "--grading", "9ZZ"])
     assert bad.exit_code == 2 and "source evaluation '9'" in bad.output
+
+
+def test_cli_exports_a_stored_message(db: Database, tmp_path: Path) -> None:
+    key = tmp_path / "node.kek"
+    stored = _stored(db, generate_kek(key))
+    common = ["--user", "anna", "--purpose", "case 2026/117", "--kek", str(key), "--database",
+              db.url.render_as_string(hide_password=False)]  # fmt: skip
+    out = tmp_path / "bundle.json"
+    runner = CliRunner()
+    done = runner.invoke(app, ["stix", "export-message", stored.ids["amber"], "--out", str(out),
+                               *common])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    bundle = json.loads(out.read_text())
+    validate(bundle)
+    assert import_bundle(bundle).messages[0].message == stored.messages["amber"]
+    red = tmp_path / "red.json"
+    refused = runner.invoke(app, ["stix", "export-message", stored.ids["red"], "--out", str(red),
+                                  *common])  # fmt: skip
+    assert refused.exit_code == 2 and "(tlp:red)" in refused.output and not red.exists()
+    hidden = runner.invoke(app, ["stix", "export-message", stored.ids["amber"], "--out", str(red),
+                                 *common[:1], "marie", *common[2:]])  # fmt: skip
+    assert hidden.exit_code == 2 and "no such message" in hidden.output and not red.exists()

@@ -1,18 +1,29 @@
 """Alerts and notices into targeting: watchlist entries, the *_on_alert fields, selections that
-cite the message, and sighting replies drafted to the sender."""
+cite the message, and sighting replies drafted to the sender and sent or discarded (library,
+API, command line)."""
 
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import make_consignment, make_movement, make_traveller, make_truck
+from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
+from redlane import security
+from redlane.api import create_app
 from redlane.cli import app
+from redlane.config import ConfigError
+from redlane.exchange import mailbox
+from redlane.exchange.crypto import KEK_SETTING, Kek, generate_kek
 from redlane.exchange.model import (
     Alert,
     AlertCategory,
@@ -29,10 +40,14 @@ from redlane.exchange.model import (
     Tlp,
 )
 from redlane.exchange.sightings import (
+    DraftNotWaiting,
+    UnknownDraft,
     audited_pending_drafts,
     draft_sightings_for_run,
+    find_draft,
     mark_sent,
     pending_drafts,
+    send_draft,
 )
 from redlane.exchange.watchlist import (
     active_entries,
@@ -53,7 +68,7 @@ from redlane.screening.normalise import (
     person_key,
     vessel_key,
 )
-from redlane.security import Service
+from redlane.security import Service, audit
 from redlane.security.accounts import Forbidden, User
 from redlane.security.audit import verify
 from redlane.store.database import Database
@@ -419,6 +434,271 @@ def test_watchlist_commands(tmp_path: Path) -> None:
     ])  # fmt: skip
     assert refused.exit_code == 2 and "reason" in refused.output
     db.dispose()
+
+
+# --- sending and discarding drafts through the mailbox, over the API and the command line -------
+
+PASSWORD = "correct horse battery"
+API_TOKEN = "watchlist-node-token-0123456789"
+CONTAINER = Entity(kind=EntityKind.CONTAINER, identifier="CSQU 305438-3")
+
+
+@dataclass
+class Exchange:
+    """A Spanish service's two notices, sent through the mailbox to Dutch customs, whose
+    targeting run matched both: one draft per notice."""
+
+    db: Database
+    kek: Kek
+    vessel_notice: str
+    container_notice: str
+    drafts: dict[str, int]
+    """Notice id: its draft's id."""
+    client: TestClient
+    tokens: dict[str, dict[str, str]]
+    """User name: Authorization header."""
+
+    def user(self, name: str) -> User:
+        return security.get_user(self.db, name)
+
+    def thread(self, notice_id: str) -> list[mailbox.Envelope]:
+        return mailbox.thread(self.db, self.user("elena"), notice_id, kek=self.kek)
+
+
+def _exchange(db: Database, kek: Kek | None = None) -> Exchange:
+    security.add_agency(db, "ES-SVA", "Servicio de Vigilancia Aduanera", "customs", "ES")
+    security.add_agency(db, "NL-DOUANE", "Douane Nederland", "customs", "NL")
+    security.add_agency(db, "FR-DNRED", "DNRED", "customs", "FR")
+    for name, agency, role in [
+        ("elena", "ES-SVA", "intelligence officer"),
+        ("anna", "NL-DOUANE", "intelligence officer"),
+        ("piet", "NL-DOUANE", "targeter"),
+        ("marie", "FR-DNRED", "intelligence officer"),
+    ]:
+        security.add_user(db, name, agency, PASSWORD, [role])
+    chosen = kek or Kek(os.urandom(32))
+    elena = security.get_user(db, "elena")
+    notices = [
+        mailbox.send(db, elena, _notice(mode, [subject]), ["NL-DOUANE"], now=SENT, kek=chosen).id
+        for mode, subject in [(NoticeMode.MAR, VESSEL), (NoticeMode.CARGO, CONTAINER)]
+    ]
+    _store(db, [make_consignment(1)])  # in CSQU3054383 on MSC EXAMPLE, arriving 2026-11-02
+    _store(db, [make_movement("SEA-1")])
+    drafted = draft_sightings_for_run(db, target(db, starter_profiles(), Window()).run_id)
+    drafts = {d.message_id: d.id for d in drafted}
+    assert sorted(drafts) == sorted(notices) and {d.addressee for d in drafted} == {"ES-SVA"}
+    tokens = {
+        name: {"Authorization": f"Bearer {security.issue_token(db, name).token}"}
+        for name in ("elena", "anna", "piet", "marie")
+    }
+    client = TestClient(create_app(db, API_TOKEN, kek=chosen))
+    return Exchange(db, chosen, notices[0], notices[1], drafts, client, tokens)
+
+
+def test_a_sighting_is_sent_over_the_api_into_the_senders_thread_once(db: Database) -> None:
+    ex = _exchange(db)
+    vessel_draft, container_draft = ex.drafts[ex.vessel_notice], ex.drafts[ex.container_notice]
+    anna, marie, piet = ex.tokens["anna"], ex.tokens["marie"], ex.tokens["piet"]
+
+    listed = ex.client.get("/sightings", headers={**anna, "X-Redlane-Purpose": "case 17"})
+    assert listed.status_code == 200
+    assert [d["id"] for d in listed.json()] == sorted([vessel_draft, container_draft])
+    shown = next(d for d in listed.json() if d["id"] == vessel_draft)
+    assert [shown[k] for k in ("message_id", "addressee", "status")] == [
+        ex.vessel_notice, "ES-SVA", "draft"
+    ]  # fmt: skip
+    assert shown["run_id"] >= 1 and shown["created_at"]
+    assert shown["message"]["kind"] == "sighting"
+    assert shown["message"]["in_reply_to"] == ex.vessel_notice
+    assert "consignment MEDU00000001" in shown["message"]["facts"]
+    (read,) = audit.entries(db, object_kind="sighting_drafts", username="anna")
+    assert (read.action, read.purpose) == ("read", "case 17")
+    assert read.details["drafts"] == sorted([vessel_draft, container_draft])
+    # a service that received neither notice is shown no draft of them; a targeter may not send
+    assert ex.client.get("/sightings", headers=marie).json() == []
+    assert ex.client.get("/sightings", headers=piet).status_code == 403
+
+    # Someone who may not see the notice: answered as for a draft that does not exist.
+    refused = ex.client.post(f"/sightings/{vessel_draft}/send", headers=marie)
+    missing = ex.client.post("/sightings/999999/send", headers=marie)
+    assert refused.status_code == missing.status_code == 404
+    assert refused.json() == {"detail": f"no sighting draft {vessel_draft}"}
+    assert ex.client.post(f"/sightings/{vessel_draft}/send", headers=piet).status_code == 403
+    assert len(ex.thread(ex.vessel_notice)) == 1  # nothing was sent
+    assert find_draft(db, vessel_draft).status == "draft"
+    empty = ex.client.post(f"/sightings/{vessel_draft}/send", headers=anna, json={"facts": ""})
+    assert empty.status_code == 422 and empty.json()["detail"][0]["loc"][-1] == "facts"
+
+    facts = "MSC EXAMPLE discharged at Rotterdam on 2 November; the container was scanned, clean."
+    sent = ex.client.post(f"/sightings/{vessel_draft}/send", headers=anna, json={"facts": facts})
+    assert sent.status_code == 201, sent.text
+    reply = sent.json()
+    assert reply["draft_id"] == vessel_draft and reply["addressees"] == ["agency:ES-SVA"]
+    assert reply["thread_id"] == ex.vessel_notice
+    (arrived,) = mailbox.inbox(db, ex.user("elena"), kek=ex.kek)
+    assert (arrived.id, arrived.kind, arrived.sender) == (reply["id"], MessageKind.SIGHTING,
+                                                         "NL-DOUANE")  # fmt: skip
+    assert (arrived.thread_id, arrived.in_reply_to) == (ex.vessel_notice, ex.vessel_notice)
+    opened = mailbox.read(db, ex.user("elena"), reply["id"], "sighting of our notice", kek=ex.kek)
+    assert opened.message.facts == facts and opened.message.entities == [VESSEL]
+    done = find_draft(db, vessel_draft)
+    assert (done.status, done.sent_message_id) == ("sent", reply["id"])
+    (altered,) = audit.entries(db, object_kind="sighting_draft", object_id=str(vessel_draft))
+    assert (altered.username, altered.action) == ("anna", "alter")
+    assert altered.details == {"status": "sent", "message": ex.vessel_notice,
+                               "sent_message": reply["id"], "edited": True}  # fmt: skip
+
+    again = ex.client.post(f"/sightings/{vessel_draft}/send", headers=anna)
+    assert again.status_code == 409 and "it is sent" in again.json()["detail"]
+    assert [e.id for e in ex.thread(ex.vessel_notice)] == [ex.vessel_notice, reply["id"]]
+    left = ex.client.get("/sightings", headers=anna).json()
+    assert [d["id"] for d in left] == [container_draft]
+
+    # Discarding: the reason is required, named when missing, and audited.
+    no_reason = ex.client.post(f"/sightings/{container_draft}/discard", headers=anna, json={})
+    assert no_reason.status_code == 422 and no_reason.json()["detail"][0]["loc"][-1] == "reason"
+    blank = ex.client.post(f"/sightings/{container_draft}/discard", headers=anna,
+                           json={"reason": "  "})  # fmt: skip
+    assert blank.status_code == 422 and blank.json()["detail"].startswith("reason:")
+    assert ex.client.post(f"/sightings/{container_draft}/discard", headers=marie,
+                          json={"reason": "x"}).status_code == 404  # fmt: skip
+    dropped = ex.client.post(
+        f"/sightings/{container_draft}/discard",
+        headers=anna,
+        json={"reason": "container already controlled at Algeciras"},
+    )
+    assert dropped.status_code == 200 and dropped.json()["status"] == "discarded"
+    (entry,) = audit.entries(db, object_kind="sighting_draft", object_id=str(container_draft))
+    assert (entry.username, entry.action) == ("anna", "alter")
+    assert entry.purpose == "container already controlled at Algeciras"
+    assert entry.details["reason"] == entry.purpose and entry.details["status"] == "discarded"
+    late = ex.client.post(f"/sightings/{container_draft}/send", headers=anna)
+    assert late.status_code == 409 and "it is discarded" in late.json()["detail"]
+    assert len(ex.thread(ex.container_notice)) == 1
+    assert ex.client.get("/sightings", headers=anna).json() == []
+    assert ex.client.post("/sightings/999999/discard", headers=anna,
+                          json={"reason": "x"}).status_code == 404  # fmt: skip
+
+    paths = ex.client.get("/openapi.json", headers=anna).json()["paths"]
+    for path in ("/watchlist", "/watchlist/{message_id}/expire", "/sightings",
+                 "/sightings/{draft_id}/send", "/sightings/{draft_id}/discard"):  # fmt: skip
+        assert path in paths
+    assert verify(db).ok
+
+
+def test_the_watchlist_routes_check_the_role_and_are_audited(db: Database) -> None:
+    ex = _exchange(db)
+    anna, piet = ex.tokens["anna"], ex.tokens["piet"]
+    listed = ex.client.get("/watchlist", params={"on": "2026-11-02"},
+                           headers={**piet, "X-Redlane-Purpose": "arrival check"})  # fmt: skip
+    assert listed.status_code == 200
+    assert [(e["message_id"], e["scheme"], e["key"]) for e in listed.json()] == [
+        (ex.vessel_notice, "imo", "9319466"), (ex.container_notice, "number", "CSQU3054383"),
+    ]  # fmt: skip
+    (read,) = audit.entries(db, object_kind="watchlist", username="piet")
+    assert (read.action, read.purpose, read.object_id) == ("read", "arrival check", "2026-11-02")
+    assert read.details["entries"] == [e["id"] for e in listed.json()]
+    bad_day = ex.client.get("/watchlist", params={"on": "2 November"}, headers=piet)
+    assert bad_day.status_code == 422 and bad_day.json()["detail"][0]["loc"] == ["query", "on"]
+    assert ex.client.get("/watchlist", headers=anna).status_code == 403  # no read_worklist
+    assert ex.client.get("/watchlist").status_code == 401  # no token
+
+    body = {"on": "2026-11-02", "reason": "vessel boarded at sea", "entity_kind": "vessel"}
+    assert ex.client.post(f"/watchlist/{ex.vessel_notice}/expire", headers=piet,
+                          json=body).status_code == 403  # fmt: skip
+    ended = ex.client.post(f"/watchlist/{ex.vessel_notice}/expire", headers=anna, json=body)
+    assert ended.status_code == 200
+    (gone,) = ended.json()["ended"]
+    assert (gone["key"], gone["valid_until"]) == ("9319466", "2026-11-01")
+    (altered,) = audit.entries(db, object_kind="watchlist", username="anna")
+    assert (altered.action, altered.object_id) == ("alter", ex.vessel_notice)
+    assert (altered.purpose, altered.details["entries"]) == ("vessel boarded at sea", [gone["id"]])
+    on_the_day = ex.client.get("/watchlist", params={"on": "2026-11-02"}, headers=piet).json()
+    assert [e["message_id"] for e in on_the_day] == [ex.container_notice]
+    day_before = ex.client.get("/watchlist", params={"on": "2026-11-01"}, headers=piet).json()
+    assert len(day_before) == 2  # a back-test over that day still sees the entry
+
+    for wrong, field in [({**body, "reason": ""}, "reason"), ({"reason": "x"}, "on"),
+                         ({**body, "entity_kind": "spaceship"}, "entity_kind")]:  # fmt: skip
+        answer = ex.client.post(f"/watchlist/{ex.container_notice}/expire", headers=anna,
+                                json=wrong)  # fmt: skip
+        assert answer.status_code == 422 and answer.json()["detail"][0]["loc"][-1] == field
+    blank = ex.client.post(f"/watchlist/{ex.container_notice}/expire", headers=anna,
+                           json={**body, "reason": " "})  # fmt: skip
+    assert blank.status_code == 422 and blank.json()["detail"].startswith("reason:")
+    assert verify(db).ok
+
+
+def test_a_draft_is_sent_once_however_many_ask_at_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ex = _exchange(db)
+    draft_id, anna = ex.drafts[ex.vessel_notice], ex.user("anna")
+
+    # A sending that fails after the draft was claimed puts it back.
+    monkeypatch.delenv(KEK_SETTING, raising=False)
+    with pytest.raises(ConfigError, match=KEK_SETTING):
+        send_draft(db, anna, draft_id)
+    assert find_draft(db, draft_id).status == "draft"
+    assert len(ex.thread(ex.vessel_notice)) == 1
+
+    callers = 4
+    start = threading.Barrier(callers)
+
+    def send() -> mailbox.Sent | DraftNotWaiting:
+        start.wait()
+        try:
+            return send_draft(db, anna, draft_id, kek=ex.kek)
+        except DraftNotWaiting as refused:
+            return refused
+
+    with ThreadPoolExecutor(callers) as pool:
+        outcomes = list(pool.map(lambda _: send(), range(callers)))
+    sent = [o for o in outcomes if isinstance(o, mailbox.Sent)]
+    assert len(sent) == 1, outcomes
+    assert all(isinstance(o, DraftNotWaiting) for o in outcomes if o not in sent)
+    assert [e.id for e in ex.thread(ex.vessel_notice)] == [ex.vessel_notice, sent[0].id]
+    assert find_draft(db, draft_id).sent_message_id == sent[0].id
+    with pytest.raises(UnknownDraft, match="draft 999999: no sighting draft with that id"):
+        send_draft(db, anna, 999999, kek=ex.kek)
+    with pytest.raises(Forbidden):
+        send_draft(db, ex.user("piet"), ex.drafts[ex.container_notice], kek=ex.kek)
+
+
+def test_sighting_commands(db: Database, tmp_path: Path) -> None:
+    key = tmp_path / "node.kek"
+    ex = _exchange(db, generate_kek(key))
+    url = db.url.render_as_string(hide_password=False)
+    common = ["--kek", str(key), "--database", url]
+    runner = CliRunner()
+    vessel_draft, container_draft = ex.drafts[ex.vessel_notice], ex.drafts[ex.container_notice]
+
+    hidden = runner.invoke(app, ["watchlist", "send", str(vessel_draft), "--user", "marie",
+                                 *common])  # fmt: skip
+    assert hidden.exit_code == 2 and "no such message" in hidden.output
+    sent = runner.invoke(app, ["watchlist", "send", str(vessel_draft), "--user", "anna",
+                               "--facts", "Seen and scanned at Rotterdam.", *common])  # fmt: skip
+    assert sent.exit_code == 0, sent.output
+    reply_id = find_draft(db, vessel_draft).sent_message_id
+    assert f"draft {vessel_draft} sent as {reply_id} to agency:ES-SVA" in sent.output
+    opened = mailbox.read(db, ex.user("elena"), str(reply_id), "sighting", kek=ex.kek)
+    assert opened.message.facts == "Seen and scanned at Rotterdam."
+    twice = runner.invoke(app, ["watchlist", "send", str(vessel_draft), "--user", "anna",
+                                *common])  # fmt: skip
+    assert twice.exit_code == 2 and f"draft {vessel_draft}: not waiting" in twice.output
+    assert len(ex.thread(ex.vessel_notice)) == 2
+
+    dropped = runner.invoke(app, ["watchlist", "discard", str(container_draft), "--reason",
+                                  "false match", "--database", url])  # fmt: skip
+    assert dropped.exit_code == 0 and f"draft {container_draft} discarded" in dropped.output
+    (entry,) = audit.entries(db, object_kind="sighting_draft", object_id=str(container_draft))
+    assert entry.username.startswith("cli:") and entry.purpose == "false match"
+    assert find_draft(db, container_draft).status == "discarded"
+    unknown = runner.invoke(app, ["watchlist", "discard", "999999", "--reason", "x",
+                                  "--database", url])  # fmt: skip
+    assert unknown.exit_code == 2 and "draft 999999: no sighting draft" in unknown.output
+    waiting = runner.invoke(app, ["watchlist", "drafts", "--database", url])
+    assert waiting.exit_code == 0 and "draft " not in waiting.output
 
 
 # --- both engines ------------------------------------------------------------------------------

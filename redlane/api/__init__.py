@@ -49,6 +49,7 @@ def create_app(db: Database, token: str | None = None, kek: Kek | None = None) -
     (`redlane serve` reads it at start-up)."""
     from redlane.api.messages import router as messages_router
     from redlane.api.targeting import router as targeting_router
+    from redlane.api.watchlist import router as watchlist_router
 
     app = FastAPI(
         title="redlane",
@@ -60,6 +61,7 @@ def create_app(db: Database, token: str | None = None, kek: Kek | None = None) -
     app.state.kek = kek
     app.include_router(targeting_router)
     app.include_router(messages_router)
+    app.include_router(watchlist_router)
     return app
 
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from redlane.api import actor, database
 from redlane.config import ConfigError
-from redlane.exchange import mailbox, retention
+from redlane.exchange import mailbox, retention, stix
 from redlane.exchange.crypto import Kek, load_kek
 from redlane.exchange.model import Message, MessageKind
 from redlane.security.accounts import Actor, Forbidden
@@ -206,6 +206,15 @@ def export_message(
     """The message as a JSON document to take out of redlane, unless its handling forbids
     (no_export, TLP:RED); audited."""
     return dict(_on_message(mailbox.export, db, who, message_id, purpose, kek=kek))
+
+
+@router.get("/{message_id}/stix")
+def export_message_stix(
+    message_id: str, db: Store, who: Who, kek: Key, purpose: Purpose
+) -> dict[str, Any]:
+    """The message as a STIX 2.1 bundle (TLP 2.0 marking), under the rules of `/export`; a
+    no_export or TLP:RED message makes no bundle, even for its sender. Audited."""
+    return dict(_on_message(stix.export_stored, db, who, message_id, purpose, kek=kek))
 
 
 @router.get("/{message_id}/receipts")

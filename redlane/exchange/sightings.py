@@ -3,12 +3,14 @@
 When a targeting run selects a target because it matched an alert or a notice (its reasons cite
 the message), the sender asked for a result: `draft_sightings_for_run` drafts one SIGHTING reply
 per cited message and run, naming what was selected, when and where, and which of the message's
-subjects it matched. Drafts wait in `sighting_drafts` for an officer to check and send them
-through the mailbox (which marks them sent); a target is reported once per message, however
-many runs select it again.
+subjects it matched. Drafts wait in `sighting_drafts` for an officer to check them; a target is
+reported once per message, however many runs select it again. `send_draft` sends one through
+the mailbox as a reply in the thread of the message it answers (to its sender) and marks it
+sent; `discard_draft` drops one with a reason.
 
     run = target(db, profiles, window)
     drafts = draft_sightings_for_run(db, run.run_id)
+    send_draft(db, officer, drafts[0].id)
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import select, update
 
+from redlane.exchange import mailbox
+from redlane.exchange.crypto import Kek
 from redlane.exchange.model import Message, MessageKind
 from redlane.exchange.watchlist import WatchlistEntry, describe, entries
 from redlane.reference import place_label
@@ -31,7 +36,33 @@ from redlane.store.database import Database, utc
 from redlane.store.schema import selections, sighting_drafts, sighting_targets
 
 DRAFT = "draft"
+#: Claimed by one `send_draft` while the mailbox sends it: no second call can send it too.
+SENDING = "sending"
 SENT = "sent"
+DISCARDED = "discarded"
+#: The audit log's object kind for one draft.
+OBJECT_KIND = "sighting_draft"
+
+
+class DraftError(mailbox.MailboxError):
+    """A sighting draft that cannot be sent or discarded; the message names the draft."""
+
+
+class UnknownDraft(DraftError):
+    """No sighting draft with that id."""
+
+    def __init__(self, draft_id: int) -> None:
+        super().__init__(f"draft {draft_id}: no sighting draft with that id")
+        self.draft_id = draft_id
+
+
+class DraftNotWaiting(DraftError):
+    """The draft was sent, discarded, or is being sent by someone else."""
+
+    def __init__(self, draft_id: int, status: str) -> None:
+        super().__init__(f"draft {draft_id}: not waiting to be sent, it is {status}")
+        self.draft_id = draft_id
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -54,6 +85,20 @@ class SightingDraft:
     status: str
     created_at: datetime
     message: Message
+    sent_message_id: str | None = None
+    """The mailbox's id of the reply, once sent."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "message_id": self.message_id,
+            "addressee": self.addressee,
+            "run_id": self.run_id,
+            "status": self.status,
+            "created_at": self.created_at.isoformat(),
+            "sent_message_id": self.sent_message_id,
+            "message": self.message.model_dump(mode="json"),
+        }
 
 
 def _line(seen: Seen) -> str:
@@ -220,6 +265,7 @@ def _draft(row: Any) -> SightingDraft:
         m["status"],
         utc(created),
         Message.model_validate_json(m["body"]),
+        m["sent_message_id"],
     )
 
 
@@ -230,24 +276,123 @@ def pending_drafts(db: Database) -> list[SightingDraft]:
         return [_draft(r) for r in conn.execute(query.order_by(sighting_drafts.c.id))]
 
 
+def find_draft(db: Database, draft_id: int) -> SightingDraft:
+    """One draft, whatever its status (UnknownDraft when there is none)."""
+    with db.engine.connect() as conn:
+        row = conn.execute(select(sighting_drafts).where(sighting_drafts.c.id == draft_id)).first()
+    if row is None:
+        raise UnknownDraft(draft_id)
+    return _draft(row)
+
+
 def mark_sent(db: Database, draft_id: int, sent_message_id: str) -> None:
-    """Record that the mailbox sent a draft as message `sent_message_id`."""
+    """Record that the mailbox sent a draft (waiting, or claimed by `send_draft`) as message
+    `sent_message_id`."""
     with db.engine.begin() as conn:
         done = conn.execute(
             update(sighting_drafts)
-            .where(sighting_drafts.c.id == draft_id, sighting_drafts.c.status == DRAFT)
+            .where(sighting_drafts.c.id == draft_id, sighting_drafts.c.status.in_((DRAFT, SENDING)))
             .values(status=SENT, sent_at=datetime.now(UTC), sent_message_id=sent_message_id)
         )
     if done.rowcount != 1:
         raise ValueError(f"draft {draft_id}: no sighting draft waiting with that id")
 
 
+def _may_act_on(db: Database, actor: Actor, draft: SightingDraft) -> bool:
+    """Whether the actor may see the message the draft answers: a draft repeats its subjects.
+    The node's own services (the command line, the node token) belong to no agency and act
+    for the node, so they see every draft, but the mailbox sends for none of them."""
+    if actor.agency is None:
+        return True
+    try:
+        mailbox.require_visible(db, actor, draft.message_id)
+    except mailbox.NotFound:
+        return False
+    return True
+
+
+def _move(db: Database, draft_id: int, before: str, after: str) -> bool:
+    """Change the draft's status from `before` to `after` in one statement, so of two calls at
+    once only one finds it still `before`. Whether this call moved it."""
+    with db.engine.begin() as conn:
+        done = conn.execute(
+            update(sighting_drafts)
+            .where(sighting_drafts.c.id == draft_id, sighting_drafts.c.status == before)
+            .values(status=after)
+        )
+    return done.rowcount == 1
+
+
+def _waiting(db: Database, actor: Actor, draft_id: int) -> SightingDraft:
+    """The draft, if the actor may act on it (else NotFound, as the mailbox answers for a
+    message they may not see) and it is still waiting (else DraftNotWaiting)."""
+    draft = find_draft(db, draft_id)
+    if not _may_act_on(db, actor, draft):
+        raise mailbox.NotFound()
+    if draft.status != DRAFT:
+        raise DraftNotWaiting(draft_id, draft.status)
+    return draft
+
+
+def send_draft(
+    db: Database,
+    actor: Actor,
+    draft_id: int,
+    *,
+    facts: str | None = None,
+    kek: Kek | None = None,
+) -> mailbox.Sent:
+    """Send a draft through the mailbox as a reply in the thread of the alert or notice it
+    answers (to its sender), with the officer's `facts` in place of the drafted ones if given,
+    and mark it sent. Needs send_messages; NotFound when the actor may not see the message it
+    answers; UnknownDraft, or DraftNotWaiting when it was sent, discarded or is being sent by
+    another call (it is claimed before the mailbox sends, and put back if the sending fails).
+    Audited as an alteration of the draft; the mailbox audits the sending."""
+    require(actor, Capability.SEND_MESSAGES)
+    draft = _waiting(db, actor, draft_id)
+    message = draft.message
+    if facts is not None:
+        try:
+            message = Message.model_validate({**message.model_dump(), "facts": facts})
+        except ValidationError as exc:
+            raise mailbox.MailboxError(f"facts: {exc.errors()[0]['msg']}") from exc
+    if not _move(db, draft_id, DRAFT, SENDING):
+        raise DraftNotWaiting(draft_id, find_draft(db, draft_id).status)
+    try:
+        sent = mailbox.reply(db, actor, draft.message_id, message, kek=kek)
+    except BaseException:
+        _move(db, draft_id, SENDING, DRAFT)
+        raise
+    mark_sent(db, draft_id, sent.id)
+    details = {"status": SENT, "message": draft.message_id, "sent_message": sent.id,
+               "edited": message.facts != draft.message.facts}  # fmt: skip
+    audit.record(db, actor, audit.Action.ALTER, "sighting reply sent", OBJECT_KIND, draft_id,
+                 details)  # fmt: skip
+    return sent
+
+
+def discard_draft(db: Database, actor: Actor, draft_id: int, reason: str) -> SightingDraft:
+    """Drop a waiting draft, saying why (the subject was no longer of interest, a false match,
+    ...); its targets stay reported, so later runs do not draft them again for that message.
+    Needs send_messages; audited as an alteration with the reason, which the audit log keeps."""
+    require(actor, Capability.SEND_MESSAGES)
+    if not reason.strip():
+        raise DraftError("reason: say why the draft is discarded (false match, ...)")
+    draft = _waiting(db, actor, draft_id)
+    if not _move(db, draft_id, DRAFT, DISCARDED):
+        raise DraftNotWaiting(draft_id, find_draft(db, draft_id).status)
+    details = {"status": DISCARDED, "message": draft.message_id, "reason": reason.strip()}
+    audit.record(db, actor, audit.Action.ALTER, reason, OBJECT_KIND, draft_id, details)
+    return find_draft(db, draft_id)
+
+
 def audited_pending_drafts(
     db: Database, actor: Actor, purpose: str = "sighting replies to send"
 ) -> list[SightingDraft]:
-    """`pending_drafts` for someone who sends messages; audited, since drafts name subjects."""
+    """`pending_drafts` for someone who sends messages: those answering a message they may
+    see (all of them for the node's own services); audited, since drafts name subjects."""
     require(actor, Capability.SEND_MESSAGES)
-    found = pending_drafts(db)
+    found = [d for d in pending_drafts(db) if _may_act_on(db, actor, d)]
     details = {"drafts": [d.id for d in found]}
     audit.record(db, actor, audit.Action.READ, purpose, "sighting_drafts", "pending", details)
     return found

@@ -9,8 +9,10 @@ seizure). The author's assessment is a `note` on the report. Subjects are refere
 `location`, vessels, aircraft, vehicles, containers and phones as `x-redlane-entity`, a
 new SDO of the same extension definition. See docs/stix.md for the reasons.
 
-Export refuses what the sender's handling keeps inside redlane (no export, TLP:RED). Import
-maps reports back onto messages and names, by STIX id and property, what it could not map.
+Export refuses what the sender's handling keeps inside redlane (no export, TLP:RED);
+`export_stored` exports a message of the mailbox through the mailbox's own export, so its
+need-to-know, handling rules and audit apply. Import maps reports back onto messages and names,
+by STIX id and property, what it could not map.
 """
 
 from __future__ import annotations
@@ -25,13 +27,19 @@ import stix2
 from pydantic import ValidationError
 from stix2.properties import StringProperty
 
+from redlane.exchange import mailbox
+from redlane.exchange.crypto import Kek
 from redlane.exchange.grading import (
     GradingError,
     equivalents,
     grading_from,
 )
+from redlane.exchange.handling import Decision
 from redlane.exchange.model import Entity, EntityKind, Grading, Message, Tlp
 from redlane.model.base import RedlaneModel
+from redlane.security import audit
+from redlane.security.accounts import Actor
+from redlane.store.database import Database
 
 
 class StixError(ValueError):
@@ -320,6 +328,33 @@ def export_file(message_file: Path, out: Path, *, sender: str, at: datetime | No
     bundle = export_bundle(message, sender=sender, at=at)
     out.write_text(json.dumps(bundle, indent=2, ensure_ascii=False) + "\n", "utf-8")
     return str(next(o["id"] for o in bundle["objects"] if o["type"] == "report"))
+
+
+def export_stored(
+    db: Database,
+    actor: Actor,
+    message_id: str,
+    purpose: str,
+    *,
+    kek: Kek | None = None,
+) -> dict[str, Any]:
+    """A message of the mailbox as a STIX 2.1 bundle, for someone who may export it: opened
+    through `mailbox.export`, so a message the actor may not see is NotFound, a refusal by
+    their roles or the sender's handling is Forbidden or Refused, and the export is audited
+    with the purpose. A bundle goes to sharing platforms that do not keep redlane's handling,
+    so no_export and TLP:RED refuse it even to the sending agency (which may still export the
+    JSON document); that refusal is audited too. The report's time is the sending time and
+    its id follows from the message id, so the same message gives the same bundle."""
+    document = mailbox.export(db, actor, message_id, purpose, kek=kek)
+    message = Message.model_validate(document["message"])
+    refusal = export_refusal(message)
+    if refusal is not None:
+        rule = "no_export" if message.handling.no_export else f"tlp:{message.handling.tlp.value}"
+        audit.record(db, actor, audit.Action.EXPORT, purpose, mailbox.OBJECT_KIND, message_id,
+                     {"format": "stix", "rule": rule, "allowed": False})  # fmt: skip
+        raise mailbox.Refused(Decision(False, rule, f"no STIX bundle: {refusal}"))
+    sent_at = datetime.fromisoformat(document["sent_at"])
+    return export_bundle(message, sender=document["sender"], at=sent_at, message_id=message_id)
 
 
 def validate(bundle: dict[str, Any]) -> None:
