@@ -1323,10 +1323,6 @@ def route_list(database: DatabaseOption = None) -> None:
     console.print(table)
 
 
-if __name__ == "__main__":
-    app()
-
-
 # --- watchlist: alerts and notices for targeting, sighting replies -------------------------
 
 watchlist_app = typer.Typer(help="Watchlist entries from CIS alerts and mode notices.")
@@ -1478,3 +1474,7 @@ def retention_notices(
         table.add_row(r.message_id, r.kind.value, f"{r.sent_at:%Y-%m-%d}",
                       f"{r.review_due:%Y-%m-%d}", f"{r.at:%Y-%m-%d}")  # fmt: skip
     console.print(table)
+
+
+if __name__ == "__main__":
+    app()

@@ -186,7 +186,7 @@ def test_a_mar_info_notice_on_an_imo_number_selects_the_manifest_and_drafts_a_si
     assert draft_sightings_for_run(db, again.run_id) == []
     mark_sent(db, draft.id, "NL-2026-0100")
     assert pending_drafts(db) == []
-    with pytest.raises(ValueError, match=f"draft {draft.id}: no sighting draft waiting"):
+    with pytest.raises(ValueError, match=f"draft {draft.id}: not waiting to be sent, it is sent"):
         mark_sent(db, draft.id, "NL-2026-0101")
 
 

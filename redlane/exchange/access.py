@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, Connection, and_, exists, false, or_, sele
 
 from redlane.exchange.handling import Decision
 from redlane.security.accounts import Actor, Capability, User
+from redlane.store.database import Database
 from redlane.store.schema import agencies, deliveries, desk_members, messages, retention, users
 
 NOT_FOUND = "no such message"
@@ -127,6 +128,13 @@ def visible_row(conn: Connection, who: Reader, message_id: str) -> Any:
     if row is None:
         raise NotFound()
     return row
+
+
+def require_visible(db: Database, actor: Actor, message_id: str) -> None:
+    """NotFound unless `actor` may see the message: for what is stored apart from the message
+    (a sighting draft answering it, say), which must answer as the message does."""
+    with db.engine.connect() as conn:
+        visible_row(conn, reader(conn, actor), message_id)
 
 
 def refuse_restricted(conn: Connection, message_id: str) -> None:

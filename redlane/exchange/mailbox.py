@@ -17,7 +17,7 @@ import os
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -46,6 +46,7 @@ from redlane.exchange.access import (
     Refused,
     reader,
     refuse_restricted,
+    require_visible,
     restricted,
     unrestricted,
     visible,
@@ -729,12 +730,14 @@ def send(
     now: datetime | None = None,
     kek: Kek | None = None,
     attachments: Sequence[Attachment] = (),
+    in_same_transaction: Callable[[Connection, Sent], None] | None = None,
 ) -> Sent:
     """Send `message` from the actor's agency (or one of their desks) to `to` (agency or desk
     codes), with `attachments` (each sealed with its own key, at most
     REDLANE_ATTACHMENT_MAX_BYTES each); a mode notice goes to the services routed for its next
     place as well, a request gets its legal due time. One durable transaction; the sending is
-    audited."""
+    audited. `in_same_transaction(conn, sent)` is more work that stands or falls with the
+    sending (the draft this message sends marked sent): when it raises, nothing is sent."""
     require(actor, Capability.SEND_MESSAGES)
     chosen = _kek(kek)
     moment = now_or(now)
@@ -744,6 +747,8 @@ def send(
         composed = _compose(conn, who, message, to, desk, moment, chosen, files)
         _store(conn, who, [composed])
         sent = composed.sent
+        if in_same_transaction is not None:
+            in_same_transaction(conn, sent)
         details: dict[str, Any] = {"kind": message.kind.value, "to": sent.addressees}
         if files:
             details["attachments"] = [len(a.data) for a in files]
@@ -788,9 +793,11 @@ def reply(
     desk: str | None = None,
     now: datetime | None = None,
     kek: Kek | None = None,
+    in_same_transaction: Callable[[Connection, Sent], None] | None = None,
 ) -> Sent:
     """Answer a message in its thread: to the desk (or agency) that sent it, and to `to`.
-    The answered message gets an `actioned` receipt of the replier."""
+    The answered message gets an `actioned` receipt of the replier. `in_same_transaction` as
+    for `send`."""
     if message.in_reply_to not in (None, message_id):
         raise MailboxError(
             f"in_reply_to: the reply answers {message_id}, not {message.in_reply_to}"
@@ -808,7 +815,8 @@ def reply(
         answer = Message.model_validate({**message.model_dump(), "in_reply_to": message_id})
     except ValidationError as exc:
         raise MailboxError(f"message: {exc}") from exc
-    return send(db, actor, answer, [back, *to], desk=desk, purpose="reply", now=now, kek=kek)
+    return send(db, actor, answer, [back, *to], desk=desk, purpose="reply", now=now, kek=kek,
+                in_same_transaction=in_same_transaction)  # fmt: skip
 
 
 # --- reading -----------------------------------------------------------------------------
@@ -1530,6 +1538,7 @@ __all__ = [
     "rekey",
     "remove_route",
     "reply",
+    "require_visible",
     "restricted",
     "search",
     "send",

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from redlane.exchange import mailbox
 from redlane.exchange.crypto import Kek
@@ -37,7 +37,6 @@ from redlane.store.schema import selections, sighting_drafts, sighting_targets
 
 DRAFT = "draft"
 #: Claimed by one `send_draft` while the mailbox sends it: no second call can send it too.
-SENDING = "sending"
 SENT = "sent"
 DISCARDED = "discarded"
 #: The audit log's object kind for one draft.
@@ -285,17 +284,24 @@ def find_draft(db: Database, draft_id: int) -> SightingDraft:
     return _draft(row)
 
 
-def mark_sent(db: Database, draft_id: int, sent_message_id: str) -> None:
-    """Record that the mailbox sent a draft (waiting, or claimed by `send_draft`) as message
-    `sent_message_id`."""
-    with db.engine.begin() as conn:
-        done = conn.execute(
-            update(sighting_drafts)
-            .where(sighting_drafts.c.id == draft_id, sighting_drafts.c.status.in_((DRAFT, SENDING)))
-            .values(status=SENT, sent_at=datetime.now(UTC), sent_message_id=sent_message_id)
-        )
+def _mark_sent(conn: Connection, draft_id: int, sent_message_id: str, at: datetime) -> None:
+    done = conn.execute(
+        update(sighting_drafts)
+        .where(sighting_drafts.c.id == draft_id, sighting_drafts.c.status == DRAFT)
+        .values(status=SENT, sent_at=at, sent_message_id=sent_message_id)
+    )
     if done.rowcount != 1:
-        raise ValueError(f"draft {draft_id}: no sighting draft waiting with that id")
+        status = conn.execute(
+            select(sighting_drafts.c.status).where(sighting_drafts.c.id == draft_id)
+        ).scalar()
+        raise UnknownDraft(draft_id) if status is None else DraftNotWaiting(draft_id, status)
+
+
+def mark_sent(db: Database, draft_id: int, sent_message_id: str) -> None:
+    """Record that a waiting draft went out as message `sent_message_id` by other means than
+    `send_draft` (UnknownDraft, DraftNotWaiting otherwise)."""
+    with db.engine.begin() as conn:
+        _mark_sent(conn, draft_id, sent_message_id, datetime.now(UTC))
 
 
 def _may_act_on(db: Database, actor: Actor, draft: SightingDraft) -> bool:
@@ -344,10 +350,10 @@ def send_draft(
 ) -> mailbox.Sent:
     """Send a draft through the mailbox as a reply in the thread of the alert or notice it
     answers (to its sender), with the officer's `facts` in place of the drafted ones if given,
-    and mark it sent. Needs send_messages; NotFound when the actor may not see the message it
-    answers; UnknownDraft, or DraftNotWaiting when it was sent, discarded or is being sent by
-    another call (it is claimed before the mailbox sends, and put back if the sending fails).
-    Audited as an alteration of the draft; the mailbox audits the sending."""
+    and mark it sent, in the sending's one transaction: the draft is sent once, or not at all.
+    Needs send_messages; NotFound when the actor may not see the message it answers;
+    UnknownDraft, or DraftNotWaiting when it was sent or discarded (also by a call at the same
+    moment). Audited as an alteration of the draft; the mailbox audits the sending."""
     require(actor, Capability.SEND_MESSAGES)
     draft = _waiting(db, actor, draft_id)
     message = draft.message
@@ -356,19 +362,20 @@ def send_draft(
             message = Message.model_validate({**message.model_dump(), "facts": facts})
         except ValidationError as exc:
             raise mailbox.MailboxError(f"facts: {exc.errors()[0]['msg']}") from exc
-    if not _move(db, draft_id, DRAFT, SENDING):
-        raise DraftNotWaiting(draft_id, find_draft(db, draft_id).status)
-    try:
-        sent = mailbox.reply(db, actor, draft.message_id, message, kek=kek)
-    except BaseException:
-        _move(db, draft_id, SENDING, DRAFT)
-        raise
-    mark_sent(db, draft_id, sent.id)
-    details = {"status": SENT, "message": draft.message_id, "sent_message": sent.id,
-               "edited": message.facts != draft.message.facts}  # fmt: skip
-    audit.record(db, actor, audit.Action.ALTER, "sighting reply sent", OBJECT_KIND, draft_id,
-                 details)  # fmt: skip
-    return sent
+    edited = message.facts != draft.message.facts
+
+    def mark_sent_with_it(conn: Connection, sent: mailbox.Sent) -> None:
+        # In the sending's transaction: of two calls at once, the second finds the draft sent
+        # (PostgreSQL waits for the first's row lock; SQLite for its write lock) and its
+        # message is rolled back with it.
+        _mark_sent(conn, draft_id, sent.id, sent.sent_at)
+        details = {"status": SENT, "message": draft.message_id, "sent_message": sent.id,
+                   "edited": edited}  # fmt: skip
+        audit.append(conn, actor, audit.Action.ALTER, "sighting reply sent", OBJECT_KIND,
+                     draft_id, details, at=sent.sent_at)  # fmt: skip
+
+    return mailbox.reply(db, actor, draft.message_id, message, kek=kek,
+                         in_same_transaction=mark_sent_with_it)  # fmt: skip
 
 
 def discard_draft(db: Database, actor: Actor, draft_id: int, reason: str) -> SightingDraft:
