@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from redlane import security
 from redlane.model import (
     Address,
     Booking,
@@ -285,3 +286,21 @@ def mutated_messages(texts: list[str], alphabet: str) -> Any:
         return "".join(out)
 
     return mutated()
+
+
+PASSWORD = "correct horse battery"
+AGENCIES = {
+    "CO-DIJIN": ("Dirección de Investigación Criminal", "police", "CO"),
+    "ES-SVA": ("Servicio de Vigilancia Aduanera", "customs", "ES"),
+    "NL-DOUANE": ("Douane Nederland", "customs", "NL"),
+    "FR-DNRED": ("DNRED", "customs", "FR"),
+}
+
+
+def add_staff(db: Database, users: Sequence[tuple[str, str, str]]) -> None:
+    """The agencies (from AGENCIES) and users (name, agency, role) of an exchange test, each
+    user with PASSWORD."""
+    for code in dict.fromkeys(agency for _, agency, _ in users):
+        security.add_agency(db, code, *AGENCIES[code])
+    for name, agency, role in users:
+        security.add_user(db, name, agency, PASSWORD, [role])

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import stix2
+from conftest import add_staff
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -444,7 +445,6 @@ def test_unreadable_bundles_are_refused(bundle: Any, says: str) -> None:
 
 # --- a message of the mailbox, over the API --------------------------------------------------
 
-PASSWORD = "correct horse battery"
 NODE_TOKEN = "stix-node-token-0123456789abcdef"
 
 
@@ -462,16 +462,15 @@ class Stored:
 
 
 def _stored(db: Database, kek: Kek | None = None) -> Stored:
-    security.add_agency(db, "CO-DIJIN", "Dirección de Investigación Criminal", "police", "CO")
-    security.add_agency(db, "NL-DOUANE", "Douane Nederland", "customs", "NL")
-    security.add_agency(db, "FR-DNRED", "DNRED", "customs", "FR")
-    for name, agency, role in [
-        ("carlos", "CO-DIJIN", "intelligence officer"),
-        ("anna", "NL-DOUANE", "intelligence officer"),
-        ("piet", "NL-DOUANE", "officer"),
-        ("marie", "FR-DNRED", "intelligence officer"),
-    ]:
-        security.add_user(db, name, agency, PASSWORD, [role])
+    add_staff(
+        db,
+        [
+            ("carlos", "CO-DIJIN", "intelligence officer"),
+            ("anna", "NL-DOUANE", "intelligence officer"),
+            ("piet", "NL-DOUANE", "officer"),
+            ("marie", "FR-DNRED", "intelligence officer"),
+        ],
+    )
     chosen = kek or Kek(os.urandom(32))
     report = example(MessageKind.INTELLIGENCE_REPORT, Tlp.AMBER)
     messages = {

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import make_consignment, make_movement, make_traveller, make_truck
+from conftest import add_staff, make_consignment, make_movement, make_traveller, make_truck
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 from typer.testing import CliRunner
@@ -438,7 +438,6 @@ def test_watchlist_commands(tmp_path: Path) -> None:
 
 # --- sending and discarding drafts through the mailbox, over the API and the command line -------
 
-PASSWORD = "correct horse battery"
 API_TOKEN = "watchlist-node-token-0123456789"
 CONTAINER = Entity(kind=EntityKind.CONTAINER, identifier="CSQU 305438-3")
 
@@ -466,16 +465,15 @@ class Exchange:
 
 
 def _exchange(db: Database, kek: Kek | None = None) -> Exchange:
-    security.add_agency(db, "ES-SVA", "Servicio de Vigilancia Aduanera", "customs", "ES")
-    security.add_agency(db, "NL-DOUANE", "Douane Nederland", "customs", "NL")
-    security.add_agency(db, "FR-DNRED", "DNRED", "customs", "FR")
-    for name, agency, role in [
-        ("elena", "ES-SVA", "intelligence officer"),
-        ("anna", "NL-DOUANE", "intelligence officer"),
-        ("piet", "NL-DOUANE", "targeter"),
-        ("marie", "FR-DNRED", "intelligence officer"),
-    ]:
-        security.add_user(db, name, agency, PASSWORD, [role])
+    add_staff(
+        db,
+        [
+            ("elena", "ES-SVA", "intelligence officer"),
+            ("anna", "NL-DOUANE", "intelligence officer"),
+            ("piet", "NL-DOUANE", "targeter"),
+            ("marie", "FR-DNRED", "intelligence officer"),
+        ],
+    )
     chosen = kek or Kek(os.urandom(32))
     elena = security.get_user(db, "elena")
     notices = [
