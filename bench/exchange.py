@@ -43,6 +43,7 @@ from redlane import security
 from redlane.exchange import mailbox
 from redlane.exchange.crypto import Kek
 from redlane.exchange.model import Entity, Grading, Message
+from redlane.security.keys import NodeKey
 from redlane.store.database import Database
 from redlane.store.schema import deliveries, messages
 
@@ -105,9 +106,15 @@ def _people(db: Database, addressees: int) -> tuple[security.User, security.User
     return sender, security.get_user(db, "reader"), codes
 
 
+def _node_key() -> NodeKey:
+    folder = tempfile.mkdtemp(prefix="redlane-bench-")
+    return security.generate_node_key(Path(folder) / "node.key")
+
+
 def bench_delivery(db: Database, count: int, addressees: int) -> dict[str, float]:
     sender, _reader, codes = _people(db, addressees)
     kek = Kek(os.urandom(32))
+    signer = _node_key()
     with db.engine.connect() as conn:
         ids = {
             code: conn.execute(
@@ -144,13 +151,14 @@ def bench_delivery(db: Database, count: int, addressees: int) -> dict[str, float
 
     started = time.perf_counter()
     for message in plain:
-        mailbox.send(db, sender, message, codes, kek=kek)
+        mailbox.send(db, sender, message, codes, kek=kek, signer=signer)
     ours = time.perf_counter() - started
     return {"baseline": count / baseline, "ours": count / ours}
 
 
 def _fill(db: Database, count: int, kek: Kek) -> tuple[security.User, list[str]]:
     sender, reader, codes = _people(db, 10)
+    signer = _node_key()
     rng = random.Random(5)
     batch: list[tuple[Message, list[str]]] = []
     start = T0
@@ -162,7 +170,9 @@ def _fill(db: Database, count: int, kek: Kek) -> tuple[security.User, list[str]]
         batch.append((_message(made), to))
         made += 1
         if len(batch) == 2000 or made == count:
-            mailbox.send_many(db, sender, batch, now=start + timedelta(seconds=made), kek=kek)
+            mailbox.send_many(
+                db, sender, batch, now=start + timedelta(seconds=made), kek=kek, signer=signer
+            )
             batch = []
             print(f"\r  stored {made:,} messages", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)

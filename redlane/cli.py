@@ -641,8 +641,8 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     database: DatabaseOption = None,
 ) -> None:
-    """Serve the HTTP API (OpenAPI at /docs); needs REDLANE_API_TOKEN and
-    REDLANE_NODE_KEK_FILE."""
+    """Serve the HTTP API (OpenAPI at /docs); needs REDLANE_API_TOKEN, REDLANE_NODE_KEK_FILE
+    and REDLANE_NODE_KEY_FILE (the mailbox seals with the one and signs with the other)."""
     import uvicorn
 
     db = _open(database, upgrade=True)
@@ -650,6 +650,7 @@ def serve(
         token = api_token()
         kek = load_kek()
         mailbox.check_kek(db, kek)
+        security.load_node_key()
         api = create_app(db, token, kek=kek)
     except ConfigError as exc:
         raise _fail(exc) from exc
@@ -1039,8 +1040,8 @@ def _mailbox_errors() -> Iterator[None]:
         yield
     except mailbox.NotFound as exc:
         raise _fail(exc) from exc
-    except (mailbox.MailboxError, mailbox.Refused, mailbox.Erased, security.Forbidden,
-            ConfigError, audit.AuditError) as exc:  # fmt: skip
+    except (mailbox.MailboxError, mailbox.Refused, mailbox.Erased, mailbox.Tampered,
+            security.Forbidden, ConfigError, audit.AuditError) as exc:  # fmt: skip
         raise _fail(exc) from exc
 
 
@@ -1129,6 +1130,23 @@ def mailbox_attachment(
     info = found.info
     console.print(f"attachment {n} {info.name!r} ({info.media_type}, {info.size:,} bytes) "
                   f"written to {out}", markup=False)  # fmt: skip
+
+
+@mailbox_app.command("verify")
+def mailbox_verify(kek: KekOption = None, database: DatabaseOption = None) -> None:
+    """Check every message and receipt against its signature and every signing key against
+    its audit registration; name each that fails (exit 1). Run `redlane audit verify` too."""
+    db = _open(database, upgrade=True)
+    with _mailbox_errors():
+        report = mailbox.verify_signatures(db, _cli_actor(), kek=_kek_file(kek))
+    for problem in report.problems[:50]:
+        console.print(f"[red]{problem}[/red]", highlight=False)
+    if len(report.problems) > 50:
+        console.print(f"... and {len(report.problems) - 50} more problems")
+    console.print(f"{report.messages:,} messages and {report.receipts:,} receipts checked, "
+                  f"{report.erased:,} erased")  # fmt: skip
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @mailbox_app.command("rekey")

@@ -44,7 +44,8 @@ def node_key_path(value: str | None = None) -> str:
     if not raw:
         raise ConfigError(
             f"{NODE_KEY_SETTING} is not set; it names the node's Ed25519 key file that signs "
-            "the audit chain's head (create one with `redlane audit keygen PATH`)"
+            "the audit chain's head and the mailbox's messages (create one with `redlane audit "
+            "keygen PATH`)"
         )
     return raw
 

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,6 +59,17 @@ def _postgres_database() -> Iterator[Database]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def node_signing_key(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The node's Ed25519 key, as REDLANE_NODE_KEY_FILE names it on a real node: the mailbox
+    signs what it sends with it. Tests of the setting itself change or remove it."""
+    path = tmp_path_factory.mktemp("node") / "node.key"
+    security.generate_node_key(path)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REDLANE_NODE_KEY_FILE", str(path))
+        yield path
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -23,7 +23,7 @@ from redlane import security
 from redlane.api import create_app
 from redlane.cli import app as cli
 from redlane.config import ConfigError
-from redlane.exchange import mailbox
+from redlane.exchange import mailbox, signing
 from redlane.exchange.crypto import KEK_SETTING, DecryptionError, Kek, generate_kek, load_kek
 from redlane.exchange.model import (
     Entity,
@@ -36,7 +36,16 @@ from redlane.exchange.model import (
 )
 from redlane.security import audit
 from redlane.store.database import Database
-from redlane.store.schema import deliveries, forwards, message_entities, message_keys, messages
+from redlane.store.schema import (
+    agencies,
+    deliveries,
+    forwards,
+    message_entities,
+    message_keys,
+    messages,
+    node_keys,
+    receipts,
+)
 
 PASSWORD = "correct horse battery"
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -347,11 +356,11 @@ def test_forward_follows_the_senders_handling(
     who = user(people, forwarder)
     if rule is None:
         with pytest.raises(mailbox.Refused) as refused:
-            mailbox.forward(people, who, sent.id, [to], "share with the port")
+            mailbox.forward(people, who, sent.id, [to], "share with the port", kek=kek)
         assert refused.value.decision.rule in {"tlp:amber", "tlp:amber+strict", "tlp:red",
                                                "no_forward"}  # fmt: skip
     else:
-        assert mailbox.forward(people, who, sent.id, [to], "share").rules == [rule]
+        assert mailbox.forward(people, who, sent.id, [to], "share", kek=kek).rules == [rule]
     with people.engine.connect() as conn:
         (row,) = conn.execute(select(forwards).where(forwards.c.message_id == sent.id)).all()
         delivered = len(
@@ -369,18 +378,18 @@ def test_forward_is_all_or_nothing_and_permitted_forwards_give_access(
     carlos, anna, marie = user(people, "carlos"), user(people, "anna"), user(people, "marie")
     sent = mailbox.send(people, carlos, report(), ["NL-DOUANE"], kek=kek)
     with pytest.raises(mailbox.Refused):
-        mailbox.forward(people, anna, sent.id, ["NL-RTM-TC", "FR-DNRED"], "share")
+        mailbox.forward(people, anna, sent.id, ["NL-RTM-TC", "FR-DNRED"], "share", kek=kek)
     with pytest.raises(mailbox.NotFound):
         mailbox.read(people, marie, sent.id, "x", kek=kek)
     with people.engine.connect() as conn:
         held = conn.execute(select(deliveries.c.address).where(deliveries.c.message_id == sent.id))
         assert len(held.all()) == 1
-    mailbox.forward(people, carlos, sent.id, ["FR-DNRED"], "joint operation")
+    mailbox.forward(people, carlos, sent.id, ["FR-DNRED"], "joint operation", kek=kek)
     assert mailbox.read(people, marie, sent.id, "joint operation", kek=kek).message.facts == FACTS
     with pytest.raises(security.Forbidden):
-        mailbox.forward(people, user(people, "piet"), sent.id, ["NL-AMS-TC"], "share")
+        mailbox.forward(people, user(people, "piet"), sent.id, ["NL-AMS-TC"], "share", kek=kek)
     with pytest.raises(mailbox.MailboxError, match="no agency or desk 'NOWHERE'"):
-        mailbox.forward(people, anna, sent.id, ["NOWHERE"], "share")
+        mailbox.forward(people, anna, sent.id, ["NOWHERE"], "share", kek=kek)
 
 
 @pytest.mark.parametrize(
@@ -458,6 +467,106 @@ def test_bodies_are_encrypted_at_rest_and_bound_to_their_message(
     ]
 
 
+# --- signatures: the label and the addressees as sent -----------------------------------
+
+
+def _tamper(db: Database, table: Any, where: Any, **values: Any) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(update(table).where(where).values(**values))
+
+
+def test_a_message_changed_in_the_store_is_refused_and_named(
+    people: Database, kek: Kek, tmp_path: Path
+) -> None:
+    carlos, anna, marie = user(people, "carlos"), user(people, "anna"), user(people, "marie")
+    amber = mailbox.send(people, carlos, report(), ["NL-DOUANE"], kek=kek)
+    other = mailbox.send(people, carlos, report(facts="Another fact"), ["NL-DOUANE"], kek=kek)
+    assert mailbox.read(people, anna, amber.id, "case 2026/117", kek=kek).message.facts == FACTS
+    assert mailbox.verify_signatures(people, security.Service("cli:root"), kek=kek).ok
+
+    # The label is inside the signature: TLP:AMBER turned TLP:CLEAR no longer matches, and
+    # the mailbox neither shows nor passes on the message under conditions never set.
+    _tamper(people, messages, messages.c.id == amber.id, tlp="clear", no_export=False)
+    signature_broken = f"message {amber.id}: its signature does not match its content"
+    with pytest.raises(mailbox.Tampered, match=signature_broken):
+        mailbox.read(people, anna, amber.id, "case 2026/117", kek=kek)
+    with pytest.raises(mailbox.Tampered, match=signature_broken):
+        mailbox.forward(people, anna, amber.id, ["FR-DNRED"], "wider circle", kek=kek)
+    with pytest.raises(mailbox.Tampered, match=signature_broken):
+        mailbox.export(people, anna, amber.id, "court file", kek=kek)
+    _tamper(people, messages, messages.c.id == amber.id, tlp="amber")
+    assert mailbox.read(people, anna, amber.id, "case 2026/117", kek=kek).message.facts == FACTS
+
+    # an addressee slipped into the deliveries (not by a forward) is caught the same way
+    with people.engine.begin() as conn:
+        fr = conn.execute(select(agencies.c.id).where(agencies.c.code == "FR-DNRED")).scalar_one()
+        conn.execute(deliveries.insert().values(message_id=other.id, address=f"a{fr}",
+                                                agency_id=fr, delivered_at=T0))  # fmt: skip
+    with pytest.raises(mailbox.Tampered, match=f"message {other.id}: its signature"):
+        mailbox.read(people, marie, other.id, "curious", kek=kek)
+
+    report_now = mailbox.verify_signatures(people, security.Service("cli:root"), kek=kek)
+    assert report_now.problems == [f"{signature_broken}: it was changed after it was signed"
+                                   .replace(amber.id, other.id)]  # fmt: skip
+    assert (report_now.messages, report_now.erased) == (2, 0)
+    assert audit.entries(people, object_kind="message", object_id="all")[-1].action == "admin"
+
+    url = people.engine.url.render_as_string(hide_password=False)
+    key_file = tmp_path / "node.kek"
+    key_file.write_bytes(kek.secret)
+    key_file.chmod(0o600)
+    checked = CliRunner().invoke(cli, ["mailbox", "verify", "--database", url, "--kek",
+                                       str(key_file)])  # fmt: skip
+    assert checked.exit_code == 1 and f"message {other.id}" in checked.output
+    assert "2 messages and 1 receipts checked" in " ".join(checked.output.split())
+
+
+def test_receipts_are_signed_and_keys_must_be_registered(
+    people: Database, kek: Kek, tmp_path: Path
+) -> None:
+    carlos, anna = user(people, "carlos"), user(people, "anna")
+    sent = mailbox.send(people, carlos, report(), ["NL-DOUANE"], kek=kek)
+    mailbox.read(people, anna, sent.id, "case 2026/117", kek=kek)
+    mailbox.mark_actioned(people, anna, sent.id)
+    signed = [r for r in mailbox.receipts_of(people, carlos, sent.id) if r.user == "anna"]
+    assert [(r.kind, r.signed) for r in signed] == [("opened", True), ("actioned", True)]
+
+    _tamper(people, receipts, receipts.c.kind == "opened", at=T0 - timedelta(days=1))
+    after = {r.kind: r.signed for r in mailbox.receipts_of(people, carlos, sent.id) if r.user}
+    assert after == {"opened": False, "actioned": True}
+    problems = mailbox.verify_signatures(people, security.Service("cli:root"), kek=kek).problems
+    assert problems == [f"receipt opened of anna on message {sent.id}: its signature does not "
+                        "match its content: it was changed after it was signed"]  # fmt: skip
+
+    # A message re-signed by a key someone put in node_keys behind the audit log's back
+    rogue = security.generate_node_key(tmp_path / "rogue.key")
+    with people.engine.begin() as conn:
+        conn.execute(
+            node_keys.insert().values(
+                fingerprint=signing.key_id(rogue.public_key),
+                public_key=rogue.public_key,
+                registered_at=T0,
+            )
+        )
+    problems = mailbox.verify_signatures(people, security.Service("cli:root"), kek=kek).problems
+    assert f"node key {signing.key_id(rogue.public_key)[:16]}…: no audit entry registers it" in (
+        problems
+    )
+    # and a signature naming no registered key at all
+    _tamper(people, messages, messages.c.id == sent.id, signed_by="0" * 64)
+    with pytest.raises(mailbox.Tampered, match="signed by key 0000000000000000…, which is not"):
+        mailbox.read(people, anna, sent.id, "case 2026/117", kek=kek)
+
+
+def test_sending_needs_the_node_signing_key(
+    people: Database, kek: Kek, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REDLANE_NODE_KEY_FILE")
+    with pytest.raises(ConfigError, match="REDLANE_NODE_KEY_FILE is not set"):
+        mailbox.send(people, user(people, "carlos"), report(), ["NL-DOUANE"], kek=kek)
+    assert mailbox.inbox(people, user(people, "anna"), kek=kek) == []
+
+
 def test_the_key_encryption_key_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(KEK_SETTING, raising=False)
     with pytest.raises(ConfigError, match=f"{KEK_SETTING} is not set"):
@@ -527,6 +636,9 @@ def test_command_line(people: Database, tmp_path: Path) -> None:
     env = {"REDLANE_API_TOKEN": "a-long-enough-node-token-0123456789", KEK_SETTING: ""}
     serve = runner.invoke(cli, ["serve", "--database", url], env=env)
     assert serve.exit_code == 2 and f"{KEK_SETTING} is not set" in serve.output
+    env |= {KEK_SETTING: str(tmp_path / "node.kek"), "REDLANE_NODE_KEY_FILE": ""}
+    serve = runner.invoke(cli, ["serve", "--database", url], env=env)
+    assert serve.exit_code == 2 and "REDLANE_NODE_KEY_FILE is not set" in serve.output
 
 
 # --- the access-control matrix -----------------------------------------------------------
@@ -639,9 +751,9 @@ def _build_world(db: Database) -> World:
         files = [mailbox.Attachment("bl.pdf", "application/pdf", b"%PDF")]
         sent = mailbox.send(db, author, message, ["NL-DOUANE", f"desk:{ADDRESSED_DESK}"], kek=kek,
                             attachments=files)  # fmt: skip
-        mailbox.forward(db, author, sent.id, ["ES-AEAT"], "joint operation")
+        mailbox.forward(db, author, sent.id, ["ES-AEAT"], "joint operation", kek=kek)
         with pytest.raises(mailbox.Refused):
-            mailbox.forward(db, clerk, sent.id, ["FR-DNRED"], "wider circle")
+            mailbox.forward(db, clerk, sent.id, ["FR-DNRED"], "wider circle", kek=kek)
         ids[variant] = sent.id
         entities[sent.id] = f"vessel:900000{n}"
     client = TestClient(create_app(db, "matrix-node-token-0123456789", kek=kek))

@@ -138,7 +138,7 @@ def test_notice_at_11_restriction_at_12_erasure_at_24(people: Database, kek: Kek
     with pytest.raises(mailbox.NotFound):
         mailbox.read(db, luc, sent.id, "accuracy check", kek=kek)
     with pytest.raises(mailbox.Refused, match="restricted"):
-        mailbox.forward(db, sara, sent.id, ["BE-DOUANE"], "pass on")
+        mailbox.forward(db, sara, sent.id, ["BE-DOUANE"], "pass on", kek=kek)
     assert active_entries(db, month(12).date()) == []  # the watchlist no longer tests it
     assert len(active_entries(db, month(11).date())) == 2  # earlier days keep what was seen
 

@@ -60,6 +60,8 @@ def _answers(about_a_message: bool = False) -> Iterator[None]:
         raise HTTPException(refused, str(exc)) from exc
     except mailbox.Erased as exc:
         raise HTTPException(status.HTTP_410_GONE, str(exc)) from exc
+    except mailbox.Tampered as exc:  # the store was changed behind redlane's back
+        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, str(exc)) from exc
     except (mailbox.MailboxError, AuditError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     except ConfigError as exc:
@@ -182,10 +184,10 @@ def read_message(
 
 @router.post("/{message_id}/forward")
 def forward_message(
-    message_id: str, body: Addressees, db: Store, who: Who, purpose: Purpose
+    message_id: str, body: Addressees, db: Store, who: Who, kek: Key, purpose: Purpose
 ) -> dict[str, Any]:
     """Forward within what the sender's handling allows (audited; refusals too)."""
-    done = _on_message(mailbox.forward, db, who, message_id, body.to, purpose)
+    done = _on_message(mailbox.forward, db, who, message_id, body.to, purpose, kek=kek)
     return {"to": done.to, "rules": done.rules}
 
 

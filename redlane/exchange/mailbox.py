@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 
 from redlane.config import ConfigError
+from redlane.exchange import signing
 from redlane.exchange.access import (
     MESSAGE_ID,
     NOT_FOUND,
@@ -68,6 +69,7 @@ from redlane.exchange.schedule import REVIEW_MONTHS, add_months, needs_review
 from redlane.exchange.watchlist import entries_from, entry_row
 from redlane.security import audit
 from redlane.security.accounts import Actor, Capability, Forbidden, require
+from redlane.security.keys import NodeKey, load_node_key
 from redlane.store.database import Database, insert_unless_present, utc
 from redlane.store.schema import (
     agencies,
@@ -78,6 +80,7 @@ from redlane.store.schema import (
     message_entities,
     message_keys,
     messages,
+    node_keys,
     receipts,
     retention,
     routes,
@@ -102,6 +105,15 @@ _MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]
 
 class MailboxError(ValueError):
     """Bad input to the mailbox; the message names the field and the reason."""
+
+
+class Tampered(RuntimeError):
+    """A stored message no longer matches its signature: changed in the store after it was
+    sent. The mailbox will not show or pass it on; `verify` lists them all."""
+
+    def __init__(self, message_id: str, why: str) -> None:
+        super().__init__(f"message {message_id}: {why}")
+        self.message_id = message_id
 
 
 # --- addresses ---------------------------------------------------------------------------
@@ -331,6 +343,8 @@ class Receipt:
     user: str | None = None
     kind: Literal["delivered", "opened", "actioned"] = "delivered"
     at: datetime | None = None
+    signed: bool | None = None
+    """A user's receipt: whether its signature holds (False: changed in the store)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -339,6 +353,7 @@ class Receipt:
             "user": self.user,
             "kind": self.kind,
             "at": (self.at or self.delivered_at).isoformat(),
+            "signed": self.signed,
         }
 
 
@@ -391,6 +406,10 @@ def _durable(db: Database) -> AbstractContextManager[Connection]:
 
 def _kek(kek: Kek | None) -> Kek:
     return kek if kek is not None else load_kek()
+
+
+def _signer(signer: NodeKey | None) -> NodeKey:
+    return signer if signer is not None else load_node_key()
 
 
 def _fold(text: str) -> str:
@@ -538,15 +557,22 @@ def _envelopes(
     return found
 
 
-def _receipt(conn: Connection, who: Reader, message_id: str, kind: str, at: datetime) -> None:
+def _receipt(
+    conn: Connection, who: Reader, message_id: str, kind: str, at: datetime, signer: NodeKey
+) -> None:
     """The first `kind` receipt of the user stands; later ones (or a concurrent one) add
-    nothing."""
-    if who.user_id is not None:
-        conn.execute(
-            insert_unless_present(conn, receipts).values(
-                message_id=message_id, user_id=who.user_id, kind=kind, at=at
-            )
+    nothing. Signed over the message's signature, the user, their agency, kind and time."""
+    if who.user_id is None:
+        return
+    signed = conn.execute(select(messages.c.signature).where(messages.c.id == message_id)).scalar()
+    content = signing.receipt_content(signed or "", who.actor.username, str(who.actor.agency),
+                                      kind, at)  # fmt: skip
+    conn.execute(
+        insert_unless_present(conn, receipts).values(
+            message_id=message_id, user_id=who.user_id, kind=kind, at=at,
+            **signing.sign(signer, content),
         )
+    )  # fmt: skip
 
 
 # --- send --------------------------------------------------------------------------------
@@ -585,6 +611,7 @@ def _compose(
     desk: str | None,
     moment: datetime,
     kek: Kek,
+    signer: NodeKey,
     attachments: Sequence[Attachment] = (),
 ) -> _Composed:
     if who.agency_id is None:
@@ -627,6 +654,7 @@ def _compose(
     due_at = message.request.due(moment) if message.request is not None else None
     part = message.alert or message.notice
     handling = message.handling
+    body = message.model_dump_json().encode()
     row = {
         "id": message_id,
         "kind": message.kind.value,
@@ -648,13 +676,15 @@ def _compose(
         "notice_mode": message.notice.mode.value if message.notice else None,
         "next_place": message.notice.next_place if message.notice else None,
         "subject": seal(data_key, message.subject.encode(), part_data(message_id, "subject")),
-        "body": seal(data_key, message.model_dump_json().encode(), part_data(message_id, "body")),
+        "body": seal(data_key, body, part_data(message_id, "body")),
     }
+    desk_code = None if sender_desk is None else _names(conn).desk[sender_desk][0]
+    labels = [a.label for a in addresses]
+    content = signing.message_content(row, str(who.actor.agency), desk_code, labels, body)
+    row |= signing.sign(signer, content)
     keys = {(e.kind.value, entity_key(e.kind, e.identifier, kek)) for e in message.entities}
     return _Composed(
-        sent=Sent(
-            message_id, thread_id or message_id, moment, due_at, [a.label for a in addresses]
-        ),
+        sent=Sent(message_id, thread_id or message_id, moment, due_at, labels),
         message=row,
         key={
             "message_id": message_id,
@@ -697,7 +727,8 @@ def _watch_rows(
     return [entry_row(e, moment) for e in entries]
 
 
-def _store(conn: Connection, who: Reader, composed: Sequence[_Composed]) -> None:
+def _store(conn: Connection, who: Reader, composed: Sequence[_Composed], signer: NodeKey) -> None:
+    signing.register(conn, signer, who.actor, composed[0].sent.sent_at)
     conn.execute(insert(messages), [c.message for c in composed])
     conn.execute(insert(message_keys), [c.key for c in composed])
     entities = [e for c in composed for e in c.entities]
@@ -716,7 +747,7 @@ def _store(conn: Connection, who: Reader, composed: Sequence[_Composed]) -> None
     for c in composed:
         if c.parent is not None:
             # answering a message is acting on it
-            _receipt(conn, who, c.parent, "actioned", c.sent.sent_at)
+            _receipt(conn, who, c.parent, "actioned", c.sent.sent_at, signer)
 
 
 def send(
@@ -731,6 +762,7 @@ def send(
     kek: Kek | None = None,
     attachments: Sequence[Attachment] = (),
     in_same_transaction: Callable[[Connection, Sent], None] | None = None,
+    signer: NodeKey | None = None,
 ) -> Sent:
     """Send `message` from the actor's agency (or one of their desks) to `to` (agency or desk
     codes), with `attachments` (each sealed with its own key, at most
@@ -740,12 +772,13 @@ def send(
     sending (the draft this message sends marked sent): when it raises, nothing is sent."""
     require(actor, Capability.SEND_MESSAGES)
     chosen = _kek(kek)
+    key = _signer(signer)
     moment = now_or(now)
     files = _checked(attachments)
     with _durable(db) as conn:
         who = reader(conn, actor)
-        composed = _compose(conn, who, message, to, desk, moment, chosen, files)
-        _store(conn, who, [composed])
+        composed = _compose(conn, who, message, to, desk, moment, chosen, key, files)
+        _store(conn, who, [composed], key)
         sent = composed.sent
         if in_same_transaction is not None:
             in_same_transaction(conn, sent)
@@ -765,17 +798,19 @@ def send_many(
     purpose: str = "intelligence exchange",
     now: datetime | None = None,
     kek: Kek | None = None,
+    signer: NodeKey | None = None,
 ) -> list[Sent]:
     """Send many messages in one durable transaction (an import, a federation catch-up):
     each as `send` would, with one audit entry naming the first and last message."""
     require(actor, Capability.SEND_MESSAGES)
     chosen = _kek(kek)
+    key = _signer(signer)
     moment = now_or(now)
     with _durable(db) as conn:
         who = reader(conn, actor)
-        composed = [_compose(conn, who, m, to, None, moment, chosen) for m, to in items]
+        composed = [_compose(conn, who, m, to, None, moment, chosen, key) for m, to in items]
         if composed:
-            _store(conn, who, composed)
+            _store(conn, who, composed, key)
             audit.append(conn, actor, audit.Action.COLLECT, purpose, OBJECT_KIND,
                          composed[0].sent.id,
                          {"messages": len(composed), "last": composed[-1].sent.id},
@@ -794,6 +829,7 @@ def reply(
     now: datetime | None = None,
     kek: Kek | None = None,
     in_same_transaction: Callable[[Connection, Sent], None] | None = None,
+    signer: NodeKey | None = None,
 ) -> Sent:
     """Answer a message in its thread: to the desk (or agency) that sent it, and to `to`.
     The answered message gets an `actioned` receipt of the replier. `in_same_transaction` as
@@ -816,10 +852,28 @@ def reply(
     except ValidationError as exc:
         raise MailboxError(f"message: {exc}") from exc
     return send(db, actor, answer, [back, *to], desk=desk, purpose="reply", now=now, kek=kek,
-                in_same_transaction=in_same_transaction)  # fmt: skip
+                in_same_transaction=in_same_transaction, signer=signer)  # fmt: skip
 
 
 # --- reading -----------------------------------------------------------------------------
+
+
+def _check_signature(conn: Connection, row: Any, body: bytes, names: _Names) -> None:
+    """Tampered unless the stored message (envelope, addressees as sent, body) is what its
+    node signed when it was sent."""
+    sent_to = conn.execute(
+        select(deliveries.c.address).where(
+            deliveries.c.message_id == row.id, deliveries.c.forward_id.is_(None)
+        )
+    ).scalars()
+    desk = None if row.sender_desk_id is None else names.desk[row.sender_desk_id][0]
+    content = signing.message_content(
+        row._mapping, names.agency[row.sender_agency_id], desk, [names.label(a) for a in sent_to],
+        body,
+    )  # fmt: skip
+    why = signing.problem(conn, row.signature, row.signed_by, content)
+    if why is not None:
+        raise Tampered(row.id, why)
 
 
 def read(
@@ -830,22 +884,26 @@ def read(
     *,
     now: datetime | None = None,
     kek: Kek | None = None,
+    signer: NodeKey | None = None,
 ) -> Opened:
-    """Open a message: decrypt it, write the reader's `opened` receipt, audit the read with
-    its purpose. NotFound when it does not exist or the actor may not see it."""
+    """Open a message: decrypt it, check its signature, write the reader's signed `opened`
+    receipt, audit the read with its purpose. NotFound when it does not exist or the actor
+    may not see it; Tampered when it was changed in the store after it was sent."""
     why = checked_purpose(purpose)
     chosen = _kek(kek)
+    key_of_node = _signer(signer)
     moment = now_or(now)
     with db.engine.begin() as conn:
         who = reader(conn, actor)
         row = visible_row(conn, who, message_id)
         key = _data_key(conn, chosen, message_id)
         body = open_sealed(key, row.body, part_data(message_id, "body"))
+        names = _names(conn)
+        _check_signature(conn, row, body, names)
         message = Message.model_validate_json(body)
         originator = row.sender_agency_id == who.agency_id
         if not originator:  # receipts tell the sender what its recipients did
-            _receipt(conn, who, message_id, "opened", moment)
-        names = _names(conn)
+            _receipt(conn, who, message_id, "opened", moment, key_of_node)
         query = select(deliveries.c.address).where(deliveries.c.message_id == message_id)
         if not originator:
             query = query.where(deliveries.c.address.in_(who.addresses))
@@ -1090,11 +1148,13 @@ def forward(
     purpose: str,
     *,
     now: datetime | None = None,
+    kek: Kek | None = None,
 ) -> Forwarded:
     """Deliver a message the actor may see to more agencies or desks, within what the sender's
     handling allows (see `redlane.exchange.handling`). All or nothing: when any addressee is
     refused, none gets it, the refusal is recorded (forwards, audit) and `Refused` names the
-    rule. NotFound when the actor may not see the message."""
+    rule. NotFound when the actor may not see the message; Tampered when it no longer matches
+    its signature (it is not passed on)."""
     why = checked_purpose(purpose)
     moment = now_or(now)
     with _durable(db) as conn:
@@ -1102,6 +1162,9 @@ def forward(
         row = visible_row(conn, who, message_id)
         require(actor, Capability.SEND_MESSAGES)
         refuse_restricted(conn, message_id)
+        body = open_sealed(_data_key(conn, _kek(kek), message_id), row.body,
+                           part_data(message_id, "body"))  # fmt: skip
+        _check_signature(conn, row, body, _names(conn))
         assert who.agency_id is not None  # a visible message has a reader of an agency
         targets = _resolve(conn, to)
         if not targets:
@@ -1181,8 +1244,9 @@ def export(
         if decision.allowed:
             key = _data_key(conn, chosen, message_id)
             body = open_sealed(key, row.body, part_data(message_id, "body"))
-            message = Message.model_validate_json(body)
             names = _names(conn)
+            _check_signature(conn, row, body, names)
+            message = Message.model_validate_json(body)
     audit.record(db, actor, audit.Action.EXPORT, why, OBJECT_KIND, message_id,
                  {"rule": decision.rule, "allowed": decision.allowed}, at=moment)  # fmt: skip
     if not decision.allowed:
@@ -1221,19 +1285,29 @@ def receipts_of(db: Database, actor: Actor, message_id: str) -> list[Receipt]:
         ]
         first = min((r.delivered_at for r in found), default=utc(row.sent_at))
         for r in conn.execute(people.order_by(receipts.c.at, users.c.username)):
-            label = f"agency:{names.agency[r.agency_id]}"
-            found.append(Receipt(label, first, r.username, r.kind, utc(r.at)))
+            agency = names.agency[r.agency_id]
+            content = signing.receipt_content(row.signature or "", r.username, agency, r.kind,
+                                              r.at)  # fmt: skip
+            holds = signing.problem(conn, r.signature, r.signed_by, content) is None
+            found.append(Receipt(f"agency:{agency}", first, r.username, r.kind, utc(r.at), holds))
         return found
 
 
 def mark_actioned(
-    db: Database, actor: Actor, message_id: str, *, now: datetime | None = None
+    db: Database,
+    actor: Actor,
+    message_id: str,
+    *,
+    now: datetime | None = None,
+    signer: NodeKey | None = None,
 ) -> None:
-    """Record that the actor acted on a message (a reply does this by itself)."""
+    """Record that the actor acted on a message (a reply does this by itself): a signed
+    receipt."""
+    key = _signer(signer)
     with db.engine.begin() as conn:
         who = reader(conn, actor)
         visible_row(conn, who, message_id)
-        _receipt(conn, who, message_id, "actioned", now_or(now))
+        _receipt(conn, who, message_id, "actioned", now_or(now), key)
 
 
 # --- attachments -------------------------------------------------------------------------
@@ -1406,6 +1480,86 @@ def attachment(
     return AttachmentContent(AttachmentInfo(n, name, row.media_type, row.size), data)
 
 
+# --- integrity: every signature checked --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignatureReport:
+    messages: int
+    """Messages whose signature was checked."""
+    erased: int
+    """Messages erased by retention: nothing left to check."""
+    receipts: int
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def verify_signatures(
+    db: Database, actor: Actor, *, kek: Kek | None = None, batch: int = 500
+) -> SignatureReport:
+    """Check every stored message and receipt against its signature, and that every key
+    they name was registered with an audit entry; name each one that fails. Needs
+    manage_accounts (the operator of the node); audited. Run `redlane audit verify` with it:
+    the key registrations are only as good as the audit chain."""
+    require(actor, Capability.MANAGE_ACCOUNTS)
+    chosen = _kek(kek)
+    problems: list[str] = []
+    checked = erased = signed_receipts = 0
+    with db.engine.connect() as conn:
+        names = _names(conn)
+        registered = {e.object_id for e in audit.entries(db, object_kind=signing.KEY_OBJECT_KIND)}
+        for (fingerprint,) in conn.execute(select(node_keys.c.fingerprint)):
+            if fingerprint not in registered:
+                problems.append(f"node key {fingerprint[:16]}…: no audit entry registers it")
+        last = ""
+        while True:
+            rows = conn.execute(
+                select(messages, message_keys.c.message_id.label("keyed"))
+                .outerjoin(message_keys, message_keys.c.message_id == messages.c.id)
+                .where(messages.c.id > last)
+                .order_by(messages.c.id)
+                .limit(batch)
+            ).all()
+            if not rows:
+                break
+            last = rows[-1].id
+            for row in rows:
+                if row.keyed is None:
+                    erased += 1
+                    continue
+                try:
+                    key = _data_key(conn, chosen, row.id)
+                    body = open_sealed(key, row.body, part_data(row.id, "body"))
+                    _check_signature(conn, row, body, names)
+                except Tampered as exc:
+                    problems.append(str(exc))
+                except DecryptionError:
+                    problems.append(f"message {row.id}: its body does not decrypt (changed)")
+                checked += 1
+        stored = conn.execute(
+            select(receipts, users.c.username, users.c.agency_id, messages.c.signature.label("of"))
+            .join(users, users.c.id == receipts.c.user_id)
+            .join(messages, messages.c.id == receipts.c.message_id)
+            .order_by(receipts.c.message_id, receipts.c.at)
+        )
+        for r in stored:
+            content = signing.receipt_content(r.of or "", r.username, names.agency[r.agency_id],
+                                              r.kind, r.at)  # fmt: skip
+            why = signing.problem(conn, r.signature, r.signed_by, content)
+            if why is not None:
+                problems.append(f"receipt {r.kind} of {r.username} on message {r.message_id}: "
+                                f"{why}")  # fmt: skip
+            signed_receipts += 1
+    report = SignatureReport(checked, erased, signed_receipts, problems)
+    audit.record(db, actor, audit.Action.ADMIN, "mailbox signature check", OBJECT_KIND, "all",
+                 {"messages": checked, "erased": erased, "receipts": signed_receipts,
+                  "problems": len(problems)})  # fmt: skip
+    return report
+
+
 # --- keys: crypto-shredding and rotation of the key encryption key -----------------------
 
 
@@ -1518,6 +1672,8 @@ __all__ = [
     "Refused",
     "Rekeyed",
     "Sent",
+    "SignatureReport",
+    "Tampered",
     "add_route",
     "attach",
     "attachment",
@@ -1545,4 +1701,5 @@ __all__ = [
     "send_many",
     "shredding",
     "thread",
+    "verify_signatures",
 ]

@@ -556,6 +556,9 @@ messages = Table(
     Column("next_place", String(5)),
     Column("subject", LargeBinary, nullable=False),
     Column("body", LargeBinary, nullable=False),
+    # Ed25519 by the sending node over the envelope and the body's digest (exchange.signing)
+    Column("signature", String(88)),
+    Column("signed_by", String(64)),
     Index(None, "sender_agency_id", "sent_at"),
     Index(None, "thread_id", "sent_at"),
     Index(None, "in_reply_to"),
@@ -619,6 +622,18 @@ receipts = Table(
     Column("user_id", Integer, ForeignKey("users.id"), primary_key=True),
     Column("kind", String(12), primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False),
+    Column("signature", String(88)),
+    Column("signed_by", String(64)),
+)
+
+#: The public keys that signed messages and receipts here, by SHA-256 of the raw key; each is
+#: registered with an audit entry, so a key slipped in behind the log's back shows.
+node_keys = Table(
+    "node_keys",
+    metadata,
+    Column("fingerprint", String(64), primary_key=True),
+    Column("public_key", String(44), nullable=False),
+    Column("registered_at", DateTime(timezone=True), nullable=False),
 )
 
 #: Which addresses serve a place: mode notices for a conveyance next at `place` go to them.
