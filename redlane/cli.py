@@ -35,8 +35,9 @@ from redlane.demo.controls import demo_recall, simulate_controls
 from redlane.demo.formats import ALL_SECTOR_FORMATS, SECTOR_FORMATS
 from redlane.exchange import mailbox, retention, stix
 from redlane.exchange.crypto import KEK_SETTING, Kek, generate_kek, load_kek
+from redlane.exchange.feedback import FEEDBACK_PURPOSE, close_on_feedback, feedback_on
 from redlane.exchange.grading import GradingError, parse_grading
-from redlane.exchange.model import EntityKind, Message
+from redlane.exchange.model import EntityKind, Message, Outcome
 from redlane.exchange.sightings import (
     audited_pending_drafts,
     discard_draft,
@@ -1304,6 +1305,37 @@ def mailbox_receipts(message_id: str, user: UserOption, database: DatabaseOption
     console.print(table)
 
 
+@mailbox_app.command("feedback")
+def mailbox_feedback(
+    message_id: str,
+    user: UserOption,
+    purpose: Annotated[str, typer.Option(help="Why you read it (audited).")] = FEEDBACK_PURPOSE,
+    kek: KekOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """What the sightings and replies to a CIS alert or mode notice say came of it (those the
+    user may see); each answer is opened, audited."""
+    db = _open(database)
+    with _mailbox_errors():
+        summary = feedback_on(db, _mailbox_user(db, user), message_id, purpose=purpose,
+                              kek=_kek_file(kek))  # fmt: skip
+    table = Table(title=f"Feedback on {summary.kind.value} {message_id}: {summary.subject}")
+    for name in ("reply", "from", "kind", "outcome", "at", "place", "reference"):
+        table.add_column(name)
+    for a in summary.answers:
+        f = a.feedback
+        table.add_row(a.reply_id, a.agency + (f"/{a.desk}" if a.desk else ""), a.kind.value,
+                      f.outcome.value, f.at.isoformat(), place_label(f.place),
+                      f.control_ref or f.seizure_report or "")  # fmt: skip
+    console.print(table)
+    counted = [f"{o.value} {n}" for o, n in summary.counts.items() if n]
+    console.print(", ".join(counted) or "no feedback yet")
+    if summary.untyped:
+        console.print(f"replies without feedback: {', '.join(summary.untyped)}")
+    if summary.erased:
+        console.print(f"answers erased: {', '.join(summary.erased)}")
+
+
 @route_app.command("add")
 def route_add(
     place: Annotated[str, typer.Argument(help="UN/LOCODE, e.g. NLRTM.")],
@@ -1385,6 +1417,28 @@ def watchlist_expire(
     except ValueError as exc:
         raise _fail(exc) from exc
     console.print(f"{len(ended)} entries of {message} end on {day}")
+
+
+@watchlist_app.command("close")
+def watchlist_close(
+    message: Annotated[str, typer.Argument(help="Id of your agency's alert or notice.")],
+    outcome: Annotated[Outcome, typer.Option(help="seized or false_match.")],
+    reason: Annotated[str, typer.Option(help="What was seized, or why the match was false.")],
+    user: UserOption,
+    on: Annotated[str | None, typer.Option(help="First day without them (default today).")] = None,
+    kind: Annotated[
+        EntityKind | None, typer.Option(help="Only the entries on this kind of subject.")
+    ] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """End the entries of your agency's alert or notice on its feedback: the subject was
+    seized, or it was a false match (audited)."""
+    db = _open(database, upgrade=True)
+    day = date.fromisoformat(on) if on else date.today()
+    with _mailbox_errors():
+        ended = close_on_feedback(db, _mailbox_user(db, user), message, outcome, day, reason,
+                                  entity_kind=kind)  # fmt: skip
+    console.print(f"{len(ended)} entries of {message} end on {day} ({outcome.value})")
 
 
 @watchlist_app.command("drafts")

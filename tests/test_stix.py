@@ -33,12 +33,14 @@ from redlane.exchange.model import (
     DataSubject,
     Entity,
     EntityKind,
+    Feedback,
     Grading,
     Handling,
     Message,
     MessageKind,
     ModeNotice,
     NoticeMode,
+    Outcome,
     Request,
     Seizure,
     SuggestedAction,
@@ -113,6 +115,17 @@ def example(kind: MessageKind, tlp: Tlp = Tlp.AMBER) -> Message:
             concealment="bananas boxes", detection="scanner", transport_mode="sea",
             origin_country="EC", routing_countries=["PA"],
         )  # fmt: skip
+    if kind == MessageKind.SIGHTING:
+        parts["feedback"] = Feedback(
+            outcome=Outcome.SEIZED, at=date(2026, 11, 2), place="NLRTM", control_ref="MEDU1",
+            seizure=Seizure(
+                seized_on=date(2026, 11, 2), place="NLRTM", drug="cocaine", quantity_kg=120.5,
+                concealment="reefer unit", detection="intelligence", transport_mode="sea",
+            ),
+        )  # fmt: skip
+    if kind == MessageKind.REPLY:
+        parts["feedback"] = Feedback(outcome=Outcome.NO_ACTION, at=date(2026, 11, 9),
+                                     place="BEANR", reason="the vessel did not call")  # fmt: skip
     if kind in (MessageKind.REPLY, MessageKind.SIGHTING):
         parts["in_reply_to"] = "msg-41"
     return Message(
@@ -269,6 +282,25 @@ def entities(draw: st.DrawFn, kind: EntityKind | None = None) -> Entity:
 
 
 @st.composite
+def feedbacks(draw: st.DrawFn) -> Feedback:
+    outcome = draw(st.sampled_from(list(Outcome)))
+    seized = outcome == Outcome.SEIZED
+    report = draw(st.none() | _text) if seized else None
+    seizure = None
+    if seized and (report is None or draw(st.booleans())):
+        seizure = Seizure(
+            seized_on=draw(_days), place="ESALG", drug="cannabis_resin",
+            quantity_kg=draw(st.floats(0, 1e4, allow_nan=False)), concealment=draw(_text),
+            detection="dog", transport_mode="road",
+        )  # fmt: skip
+    return Feedback(
+        outcome=outcome, at=draw(_days), place=draw(st.sampled_from(["NLRTM", "BGKPV", "NLAMS"])),
+        control_ref=draw(st.none() | _text), seizure_report=report, seizure=seizure,
+        reason=draw(_text if outcome == Outcome.NO_ACTION else st.none() | _text),
+    )  # fmt: skip
+
+
+@st.composite
 def messages(draw: st.DrawFn) -> Message:
     kind = draw(st.sampled_from(list(MessageKind)))
     subjects = draw(st.lists(entities(), max_size=4))
@@ -313,6 +345,8 @@ def messages(draw: st.DrawFn) -> Message:
             origin_country=draw(_countries), routing_countries=draw(st.lists(
                 st.sampled_from(["PA", "ES", "MA"]), max_size=3)),
         )  # fmt: skip
+    if kind == MessageKind.SIGHTING or (kind == MessageKind.REPLY and draw(st.booleans())):
+        parts["feedback"] = draw(feedbacks())
     if kind in (MessageKind.REPLY, MessageKind.SIGHTING) or draw(st.booleans()):
         parts["in_reply_to"] = draw(_text)
     return Message(

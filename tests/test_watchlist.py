@@ -1,6 +1,6 @@
 """Alerts and notices into targeting: watchlist entries, the *_on_alert fields, selections that
-cite the message, and sighting replies drafted to the sender and sent or discarded (library,
-API, command line)."""
+cite the message, sighting replies drafted to the sender (typed `seen`) and sent or discarded,
+and entries the sender ends on feedback (library, API, command line)."""
 
 from __future__ import annotations
 
@@ -24,25 +24,30 @@ from redlane.cli import app
 from redlane.config import ConfigError
 from redlane.exchange import mailbox
 from redlane.exchange.crypto import KEK_SETTING, Kek, generate_kek
+from redlane.exchange.feedback import FeedbackError, close_on_feedback
 from redlane.exchange.model import (
     Alert,
     AlertCategory,
     DataSubject,
     Entity,
     EntityKind,
+    Feedback,
     Grading,
     Handling,
     Message,
     MessageKind,
     ModeNotice,
     NoticeMode,
+    Outcome,
     SuggestedAction,
     Tlp,
 )
 from redlane.exchange.sightings import (
     DraftNotWaiting,
+    Seen,
     UnknownDraft,
     audited_pending_drafts,
+    draft_sighting,
     draft_sightings_for_run,
     find_draft,
     mark_sent,
@@ -179,6 +184,12 @@ def test_a_mar_info_notice_on_an_imo_number_selects_the_manifest_and_drafts_a_si
     assert "consignment MEDU00000001" in reply.facts and "MEDU00000002" in reply.facts
     assert "2026-11-02" in reply.facts and "vessel imo IMO 931-9466" in reply.facts
     assert "asked for: specific check" in reply.facts
+    # typed: seen, on the arrival day, where the bills were discharged (their customs office,
+    # NL000396, is no place), naming both bills
+    assert reply.feedback == Feedback(
+        outcome=Outcome.SEEN, at=date(2026, 11, 2), place="NLRTM",
+        control_ref="MEDU00000001, MEDU00000002",
+    )  # fmt: skip
     assert [d.id for d in pending_drafts(db)] == [draft.id]
 
     # Targeting the same manifest again reports nothing new to the sender.
@@ -276,6 +287,13 @@ def test_plates_and_the_haulier_of_a_truck(db: Database) -> None:
     run = target(db, starter_profiles(), Window())
     (selected,) = [r for r in run.selections.to_pylist() if "ROAD-ALERT" in r["reasons"]]
     assert selected["target_ref"] == "ROAD-1"
+    # a movement is selected at its place of arrival: the sighting is typed there
+    drafts = draft_sightings_for_run(db, run.run_id)
+    assert sorted(d.message_id for d in drafts) == ["BALKAN-1", "CIS-H"]
+    assert {(d.message.feedback.outcome, d.message.feedback.place, d.message.feedback.at,
+             d.message.feedback.control_ref) for d in drafts if d.message.feedback} == {
+        (Outcome.SEEN, "BGKPV", date(2026, 11, 2), "ROAD-1")
+    }  # fmt: skip
 
 
 def test_a_consignment_carried_by_a_watched_truck(db: Database) -> None:
@@ -385,6 +403,24 @@ def test_what_makes_no_entry_is_refused_with_the_reason() -> None:
     blank = Entity(kind=EntityKind.COMPANY, identifier="...")
     with pytest.raises(ValueError, match=r"company '\.\.\.' has no letters or digits"):
         entries_from("N-2", SENDER, _alert([blank], SuggestedAction.SPECIFIC_CHECK), SENT)
+
+
+def test_a_sighting_needs_a_place_to_type_it() -> None:
+    entry = entries_from(NOTICE_ID, SENDER, _notice(NoticeMode.MAR, [VESSEL]), SENT)[0]
+    selection = {
+        "id": 7, "run_id": 1, "target_kind": "consignment", "target_id": 1,
+        "target_ref": "MEDU00000001", "office": "NL000396", "mode": "sea",
+        "day": date(2026, 11, 2), "lane": "red", "score": 160,
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="selection 7 was made at office 'NL000396', no UN/LOCODE"):
+        draft_sighting([Seen(selection, (entry,))])
+    typed = draft_sighting([Seen(selection, (entry,), "NLRTM")]).feedback
+    assert typed is not None and (typed.place, typed.at) == ("NLRTM", date(2026, 11, 2))
+    earlier = {**selection, "id": 8, "target_ref": "MEDU9", "day": date(2026, 11, 1)}
+    both = draft_sighting([Seen(selection, (entry,), "NLRTM"), Seen(earlier, (entry,), "BEANR")])
+    assert both.feedback is not None
+    assert (both.feedback.at, both.feedback.place) == (date(2026, 11, 1), "BEANR")
+    assert both.feedback.control_ref == "MEDU00000001, MEDU9"
 
 
 # --- who may read and end entries ----------------------------------------------------------------
@@ -697,6 +733,89 @@ def test_sighting_commands(db: Database, tmp_path: Path) -> None:
     assert unknown.exit_code == 2 and "draft 999999: no sighting draft" in unknown.output
     waiting = runner.invoke(app, ["watchlist", "drafts", "--database", url])
     assert waiting.exit_code == 0 and "draft " not in waiting.output
+
+
+# --- the sender ends its entries on feedback ----------------------------------------------------
+
+
+def test_the_sender_ends_its_entries_when_the_subject_is_seized_or_falsely_matched(
+    db: Database,
+) -> None:
+    ex = _exchange(db)
+    elena, day = ex.user("elena"), date(2026, 11, 3)
+    both = sorted([ex.vessel_notice, ex.container_notice])
+
+    # Not a recipient (it is the sender's decision), nor one who may not see the notice, nor a
+    # role that may not send.
+    with pytest.raises(mailbox.Refused, match="owner"):
+        close_on_feedback(db, ex.user("anna"), ex.vessel_notice, Outcome.SEIZED, day, "seized")
+    with pytest.raises(mailbox.NotFound):
+        close_on_feedback(db, ex.user("marie"), ex.vessel_notice, Outcome.SEIZED, day, "seized")
+    with pytest.raises(Forbidden):
+        close_on_feedback(db, ex.user("piet"), ex.vessel_notice, Outcome.SEIZED, day, "seized")
+    # Only a seizure or a false match ends them, and the sender says what it was.
+    with pytest.raises(FeedbackError, match="outcome: seen ends no watchlist entry"):
+        close_on_feedback(db, elena, ex.vessel_notice, Outcome.SEEN, day, "seen in Rotterdam")
+    with pytest.raises(FeedbackError, match="outcome: 'caught' is not one of the outcomes"):
+        close_on_feedback(db, elena, ex.vessel_notice, "caught", day, "seized")
+    with pytest.raises(FeedbackError, match="reason: say what was seized"):
+        close_on_feedback(db, elena, ex.vessel_notice, Outcome.SEIZED, day, " ")
+    assert sorted(e.message_id for e in active_entries(db, day)) == both
+
+    (ended,) = close_on_feedback(db, elena, ex.vessel_notice, "seized", day, "120 kg cocaine")
+    assert (ended.message_id, ended.valid_until) == (ex.vessel_notice, date(2026, 11, 2))
+    assert [e.message_id for e in active_entries(db, day)] == [ex.container_notice]
+    assert sorted(e.message_id for e in active_entries(db, date(2026, 11, 2))) == both
+    (altered,) = audit.entries(db, object_kind="watchlist", username="elena")
+    assert (altered.action, altered.object_id) == ("alter", ex.vessel_notice)
+    assert (altered.purpose, altered.details["entries"]) == ("seized: 120 kg cocaine", [ended.id])
+
+    # One kind of subject only; a message that makes no entries is said to.
+    assert close_on_feedback(db, elena, ex.container_notice, Outcome.FALSE_MATCH, day,
+                             "another box", entity_kind=EntityKind.VESSEL) == []  # fmt: skip
+    report = Message(kind=MessageKind.INTELLIGENCE_REPORT, subject="Report", facts="Seen.",
+                     grading=GRADING, entities=[VESSEL])  # fmt: skip
+    report_id = mailbox.send(db, elena, report, ["NL-DOUANE"], kek=ex.kek).id
+    with pytest.raises(FeedbackError, match=f"message {report_id}: a intelligence_report has no"):
+        close_on_feedback(db, elena, report_id, Outcome.FALSE_MATCH, day, "wrong vessel")
+    assert verify(db).ok
+
+
+def test_closing_on_feedback_over_the_api_and_the_command_line(db: Database) -> None:
+    ex = _exchange(db)
+    body = {"outcome": "false_match", "on": "2026-11-03", "reason": "the number was reused"}
+    close = f"/messages/{ex.container_notice}/close"
+
+    refused = ex.client.post(close, headers=ex.tokens["anna"], json=body)
+    assert refused.status_code == 404 and "owner" in refused.json()["detail"]
+    hidden = ex.client.post(close, headers=ex.tokens["marie"], json=body)
+    assert hidden.status_code == 404 and hidden.json() == {"detail": "no such message"}
+    seen = ex.client.post(close, headers=ex.tokens["elena"], json={**body, "outcome": "seen"})
+    assert seen.status_code == 422 and "seen ends no watchlist entry" in seen.json()["detail"]
+    for wrong, field in [({**body, "outcome": "caught"}, "outcome"),
+                         ({k: v for k, v in body.items() if k != "reason"}, "reason")]:  # fmt: skip
+        answer = ex.client.post(close, headers=ex.tokens["elena"], json=wrong)
+        assert answer.status_code == 422 and answer.json()["detail"][0]["loc"][-1] == field
+    closed = ex.client.post(close, headers=ex.tokens["elena"], json=body)
+    assert closed.status_code == 200, closed.text
+    (gone,) = closed.json()["ended"]
+    assert (closed.json()["outcome"], gone["key"], gone["valid_until"]) == (
+        "false_match", "CSQU3054383", "2026-11-02",
+    )  # fmt: skip
+
+    url = db.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    command = ["watchlist", "close", ex.vessel_notice, "--outcome", "seized", "--reason",
+               "120 kg cocaine", "--on", "2026-11-03", "--database", url]  # fmt: skip
+    not_theirs = runner.invoke(app, [*command, "--user", "anna"])
+    assert not_theirs.exit_code == 2 and "only the sending agency" in not_theirs.output
+    done = runner.invoke(app, [*command, "--user", "elena"])
+    assert done.exit_code == 0, done.output
+    assert f"1 entries of {ex.vessel_notice} end on 2026-11-03 (seized)" in done.output
+    assert active_entries(db, date(2026, 11, 3)) == []
+    purposes = [e.purpose for e in audit.entries(db, object_kind="watchlist", username="elena")]
+    assert purposes == ["false_match: the number was reused", "seized: 120 kg cocaine"]
+    assert verify(db).ok
 
 
 # --- both engines ------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ def create_app(db: Database, token: str | None = None, kek: Kek | None = None) -
     """The API over one store; the token defaults to REDLANE_API_TOKEN (required). The
     mailbox's key encryption key `kek` defaults to REDLANE_NODE_KEK_FILE, read at its first use
     (`redlane serve` reads it at start-up)."""
+    from redlane.api.feedback import router as feedback_router
     from redlane.api.messages import router as messages_router
     from redlane.api.targeting import router as targeting_router
     from redlane.api.watchlist import router as watchlist_router
@@ -61,6 +62,9 @@ def create_app(db: Database, token: str | None = None, kek: Kek | None = None) -
     app.state.kek = kek
     app.include_router(targeting_router)
     app.include_router(messages_router)
+    # A path parameter never spans a '/', so /messages/{id} cannot shadow /messages/{id}/feedback
+    # and /close; registered after the messages router, its literal routes (/threads/...) win.
+    app.include_router(feedback_router)
     app.include_router(watchlist_router)
     return app
 

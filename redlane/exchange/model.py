@@ -1,6 +1,7 @@
 """What services exchange: intelligence reports, requests and replies, CIS alerts, mode notices
 (MAR-, YACHT-, AIR-, CARGO-, BALKAN-Info), seizure reports and sightings, each with its
-subject entities, grading and handling.
+subject entities, grading and handling. A sighting (or a reply) to an alert or notice types
+the result the sender asked for in its `Feedback` part.
 
 A `Message` is what its author composes; the mailbox (`redlane.exchange.mailbox`) gives it its
 id, sender, times, delivery and receipts. Facts and assessments are kept apart (LED Art. 7(1)):
@@ -235,13 +236,72 @@ class Seizure(RedlaneModel):
     routing_countries: list[CountryCode] = Field(default_factory=list)
 
 
-#: Which part a message of each kind must carry (and no other kind may).
+class Outcome(StrEnum):
+    """What came of an alert or notice where a service looked out for its subject: the result
+    its sender asked for, typed as MISP types sightings (seen, false positive, expired) with
+    what a customs control adds."""
+
+    SEEN = "seen"
+    """The subject was seen, or selected for control."""
+    CONTROLLED_NOTHING_FOUND = "controlled_nothing_found"
+    SEIZED = "seized"
+    """Controlled, and something seized: the feedback names the seizure."""
+    FALSE_MATCH = "false_match"
+    """Not the subject the alert or notice meant (a namesake, a container number reused)."""
+    NO_ACTION = "no_action"
+    """The service could not act (the vessel did not call, no officer free): with the reason."""
+    EXPIRED = "expired"
+    """The alert or notice ran out before the subject was seen."""
+
+
+class Feedback(RedlaneModel):
+    """The typed result of a sighting, or of a reply to an alert or notice: what came of it,
+    when and where, and the reference of the control or target it concerns."""
+
+    outcome: Outcome
+    at: date
+    """The day it happened (seen, controlled, seized; for no_action and expired, the day the
+    service gave up or the validity ended): selections and control results know the day."""
+    place: LoCode
+    """Where: the port, airport or border crossing (UN/LOCODE)."""
+    control_ref: NonEmpty | None = None
+    """The control result's or the target's reference (a bill of lading, a booking locator)."""
+    seizure_report: NonEmpty | None = None
+    """For seized: the id of the seizure report message sent on it."""
+    seizure: Seizure | None = None
+    """For seized: the seizure itself, when no seizure report was sent."""
+    reason: NonEmpty | None = None
+    """Why the service could not act (needed for no_action), or what made a match false."""
+
+    @model_validator(mode="after")
+    def _what_the_outcome_needs(self) -> Feedback:
+        names_a_seizure = self.seizure_report is not None or self.seizure is not None
+        if self.outcome == Outcome.SEIZED and not names_a_seizure:
+            raise ValueError(
+                "a seized outcome names its seizure: give seizure_report (the seizure report's "
+                "message id) or seizure"
+            )
+        if self.outcome != Outcome.SEIZED and names_a_seizure:
+            raise ValueError(
+                f"a {self.outcome.value} outcome names no seizure: seizure_report and seizure "
+                "are for seized"
+            )
+        if self.outcome == Outcome.NO_ACTION and self.reason is None:
+            raise ValueError("a no_action outcome says why the service could not act: give reason")
+        return self
+
+
+#: Which part a message of each kind must carry (and no other kind may, but see _ALSO_ON).
 _PARTS: dict[MessageKind, str] = {
     MessageKind.REQUEST: "request",
     MessageKind.CIS_ALERT: "alert",
     MessageKind.MODE_NOTICE: "notice",
     MessageKind.SEIZURE_REPORT: "seizure",
+    MessageKind.SIGHTING: "feedback",
 }
+#: Kinds that may carry a part without needing it: a reply to an alert or notice may type its
+#: result as a sighting does.
+_ALSO_ON: dict[str, frozenset[MessageKind]] = {"feedback": frozenset({MessageKind.REPLY})}
 
 
 class Message(RedlaneModel):
@@ -260,6 +320,8 @@ class Message(RedlaneModel):
     alert: Alert | None = None
     notice: ModeNotice | None = None
     seizure: Seizure | None = None
+    feedback: Feedback | None = None
+    """What came of the alert or notice answered (sightings; replies may give it too)."""
     in_reply_to: str | None = None
     """The id of the message this one answers (replies and sightings)."""
     operation: str | None = None
@@ -269,7 +331,8 @@ class Message(RedlaneModel):
     def _parts_fit_the_kind(self) -> Message:
         for kind, part in _PARTS.items():
             present = getattr(self, part) is not None
-            if present != (self.kind == kind):
+            allowed = self.kind == kind or self.kind in _ALSO_ON.get(part, ())
+            if (self.kind == kind and not present) or (present and not allowed):
                 raise ValueError(
                     f"a {self.kind.value} message {'needs' if not present else 'has no'} "
                     f"'{part}' part"

@@ -3,7 +3,8 @@
 When a targeting run selects a target because it matched an alert or a notice (its reasons cite
 the message), the sender asked for a result: `draft_sightings_for_run` drafts one SIGHTING reply
 per cited message and run, naming what was selected, when and where, and which of the message's
-subjects it matched. Drafts wait in `sighting_drafts` for an officer to check them; a target is
+subjects it matched, typed as `Feedback(outcome=seen)` on the day and at the place of the
+earliest selection. Drafts wait in `sighting_drafts` for an officer to check them; a target is
 reported once per message, however many runs select it again. `send_draft` sends one through
 the mailbox as a reply in the thread of the message it answers (to its sender) and marks it
 sent; `discard_draft` drops one with a reason.
@@ -16,6 +17,7 @@ sent; `discard_draft` drops one with a reason.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,14 +28,15 @@ from sqlalchemy import Connection, select, update
 
 from redlane.exchange import mailbox
 from redlane.exchange.crypto import Kek
-from redlane.exchange.model import Message, MessageKind
+from redlane.exchange.model import Feedback, Message, MessageKind, Outcome
 from redlane.exchange.watchlist import WatchlistEntry, describe, entries
+from redlane.model.codes import LOCODE_PATTERN
 from redlane.reference import place_label
 from redlane.screening.subjects import stored_subject_keys
 from redlane.security import audit
 from redlane.security.accounts import Actor, Capability, require
 from redlane.store.database import Database, utc
-from redlane.store.schema import selections, sighting_drafts, sighting_targets
+from redlane.store.schema import consignments, selections, sighting_drafts, sighting_targets
 
 DRAFT = "draft"
 #: Claimed by one `send_draft` while the mailbox sends it: no second call can send it too.
@@ -71,6 +74,8 @@ class Seen:
     selection: Mapping[str, Any]
     """A row of the selections table (target, office, day, lane, score, run)."""
     entries: tuple[WatchlistEntry, ...]
+    place: str | None = None
+    """Where it was selected (UN/LOCODE); None when the selection's office is one."""
 
 
 @dataclass(frozen=True)
@@ -110,10 +115,27 @@ def _line(seen: Seen) -> str:
     )
 
 
+def _feedback(seen: Sequence[Seen]) -> Feedback:
+    """Seen, on the day and at the place of the earliest selection, naming the targets."""
+    first = min(seen, key=lambda s: s.selection["day"])
+    place = first.place or first.selection["office"]
+    if not re.match(LOCODE_PATTERN, place or ""):
+        raise ValueError(
+            f"seen: selection {first.selection.get('id')} was made at office {place!r}, no "
+            "UN/LOCODE: give the place it was selected at"
+        )
+    refs = dict.fromkeys(str(s.selection["target_ref"]) for s in seen)
+    return Feedback(
+        outcome=Outcome.SEEN, at=first.selection["day"], place=place, control_ref=", ".join(refs)
+    )
+
+
 def draft_sighting(seen: Sequence[Seen]) -> Message:
     """The SIGHTING reply to one alert or notice for the selections that matched it: in reply
-    to the message, with the matched subjects as entities and the original's grading and
-    handling. Every `Seen` must be of the same message."""
+    to the message, with the matched subjects as entities, the original's grading and
+    handling, and the feedback `seen` on the earliest selection's day and place with the
+    targets' references. Every `Seen` must be of the same message; ValueError when the
+    earliest has no place given and its office is no UN/LOCODE."""
     if not seen or not all(s.entries for s in seen):
         raise ValueError("seen: a sighting needs at least one selection with its matched entries")
     first = seen[0].entries[0]
@@ -142,6 +164,7 @@ def draft_sighting(seen: Sequence[Seen]) -> Message:
         entities=list(subjects.values()),
         grading=first.grading,
         handling=first.handling,
+        feedback=_feedback(seen),
         in_reply_to=first.message_id,
     )
 
@@ -173,6 +196,29 @@ def _matched(
     )
 
 
+def _places(db: Database, rows: Sequence[Mapping[str, Any]]) -> dict[int, str]:
+    """Where each selection was made, by selection id, as a UN/LOCODE: its office when that is
+    one (a traveller's or conveyance's place of arrival), else the place of discharge of a
+    consignment declared at a customs office (NL000396)."""
+    found = {r["id"]: r["office"] for r in rows if re.match(LOCODE_PATTERN, r["office"] or "")}
+    declared = {
+        r["id"]: r["target_id"]
+        for r in rows
+        if r["id"] not in found and r["target_kind"] == "consignment"
+    }
+    if not declared:
+        return found
+    query = select(consignments.c.id, consignments.c.place_of_discharge).where(
+        consignments.c.id.in_(sorted(set(declared.values())))
+    )
+    with db.engine.connect() as conn:
+        discharged = {i: place for i, place in conn.execute(query)}
+    for selection_id, consignment_id in declared.items():
+        if consignment_id in discharged:
+            found[selection_id] = discharged[consignment_id]
+    return found
+
+
 def draft_sightings_for_run(db: Database, run_id: int) -> list[SightingDraft]:
     """Draft and store a sighting reply per message that the run's selections cite, for the
     targets no earlier draft reported to that message. Returns the new drafts."""
@@ -202,6 +248,7 @@ def draft_sightings_for_run(db: Database, run_id: int) -> list[SightingDraft]:
             keys.setdefault((kind, k["target_id"]), set()).add(
                 (k["entity_kind"], k["scheme"], k["key"], k["date_of_birth"])
             )
+    places = _places(db, rows)
     by_message: dict[str, list[Seen]] = {}
     known: dict[str, list[WatchlistEntry]] = {}
     for row in rows:
@@ -213,7 +260,8 @@ def draft_sightings_for_run(db: Database, run_id: int) -> list[SightingDraft]:
             target_keys = keys.get((row["target_kind"], row["target_id"]), set())
             matched = _matched(known[message_id], target_keys, row["day"])
             if matched:
-                by_message.setdefault(message_id, []).append(Seen(row, matched))
+                seen = Seen(row, matched, places.get(row["id"]))
+                by_message.setdefault(message_id, []).append(seen)
     return [_store(db, run_id, seen) for seen in by_message.values()]
 
 

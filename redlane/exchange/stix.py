@@ -4,10 +4,11 @@ Every message becomes one `report` (name: the subject; description: the facts, n
 assessment; `confidence` from the grading; the TLP 2.0 marking in `object_marking_refs`),
 with the redlane property extension carrying what STIX has no words for: the 3x5x2 code
 and its conditions, the handling flags and the kind's part (request, alert, notice,
-seizure). The author's assessment is a `note` on the report. Subjects are referenced from
-`object_refs`: persons and companies as `identity` (individual, organization), addresses as
-`location`, vessels, aircraft, vehicles, containers and phones as `x-redlane-entity`, a
-new SDO of the same extension definition. See docs/stix.md for the reasons.
+seizure, a sighting's or reply's feedback). The author's assessment is a `note` on the
+report. Subjects are referenced from `object_refs`: persons and companies as `identity`
+(individual, organization), addresses as `location`, vessels, aircraft, vehicles, containers
+and phones as `x-redlane-entity`, a new SDO of the same extension definition. See
+docs/stix.md for the reasons.
 
 Export refuses what the sender's handling keeps inside redlane (no export, TLP:RED);
 `export_stored` exports a message of the mailbox through the mailbox's own export, so its
@@ -157,7 +158,7 @@ _CONVEYANCE_KINDS = {
     EntityKind.CONTAINER,
     EntityKind.PHONE,
 }
-_PARTS = ("request", "alert", "notice", "seizure")
+_PARTS = ("request", "alert", "notice", "seizure", "feedback")
 
 
 def _id(kind: str, *parts: str) -> str:

@@ -23,7 +23,8 @@ CountryCode = Annotated[
 ]
 """An ISO 3166-1 alpha-2 country code, upper case."""
 
-LoCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}[A-Z2-9]{3}$")]
+LOCODE_PATTERN = r"^[A-Z]{2}[A-Z2-9]{3}$"
+LoCode = Annotated[str, StringConstraints(pattern=LOCODE_PATTERN)]
 """A UN/LOCODE: country code and three characters, e.g. NLRTM."""
 
 HsCode = Annotated[str, StringConstraints(pattern=r"^\d{6}(\d{2}(\d{2})?)?$")]
