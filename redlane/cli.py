@@ -1236,12 +1236,15 @@ def mailbox_forward(
     user: UserOption,
     purpose: MessagePurpose,
     to: ToOption,
+    kek: KekOption = None,
     database: DatabaseOption = None,
 ) -> None:
-    """Forward a message within what the sender's handling allows (audited)."""
+    """Forward a message within what the sender's handling allows, once its signature is
+    checked (audited)."""
     db = _open(database)
     with _mailbox_errors():
-        done = mailbox.forward(db, _mailbox_user(db, user), message_id, to, purpose)
+        done = mailbox.forward(db, _mailbox_user(db, user), message_id, to, purpose,
+                               kek=_kek_file(kek))  # fmt: skip
     console.print(f"forwarded to {', '.join(done.to)} ({', '.join(done.rules)})")
 
 

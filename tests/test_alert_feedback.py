@@ -179,7 +179,7 @@ def test_the_sender_sees_every_answer_and_each_recipient_its_own(db: Database) -
     )
 
     # Forwarded to the Dutch, the French sighting is theirs to see too.
-    mailbox.forward(db, ex.user("marie"), ex.false_match, ["NL-DOUANE"], "joint case")
+    mailbox.forward(db, ex.user("marie"), ex.false_match, ["NL-DOUANE"], "joint case", kek=ex.kek)
     again = feedback_on(db, ex.user("anna"), ex.alert, kek=ex.kek)
     assert [a.reply_id for a in again.answers] == [ex.seen, ex.seized, ex.false_match]
 
