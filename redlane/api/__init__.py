@@ -2,11 +2,14 @@
 capability. Every route needs a bearer token: the node's `REDLANE_API_TOKEN` (a service
 acting for the node) or a user's API token (`redlane user token`), whose roles then decide
 what the user may do. Reads of personal data are audited with who asked and why (the
-`X-Redlane-Purpose` header).
+`X-Redlane-Purpose` header). Under /taxii2/ (the TAXII 2.1 server) the token may also be the
+password of HTTP Basic, the scheme TAXII clients implement.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 from collections.abc import Callable
 
@@ -20,13 +23,31 @@ from redlane.security.auth import TOKEN_PREFIX, AuthenticationError, authenticat
 from redlane.store.database import Database
 
 _bearer = HTTPBearer(auto_error=False)
+#: Where the TAXII 2.1 server answers (redlane.api.taxii).
+TAXII_PREFIX = "/taxii2"
+
+
+def _basic_password(request: Request) -> str:
+    """The password of an HTTP Basic Authorization header, or "" when there is none."""
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return ""
+    try:
+        return base64.b64decode(encoded.strip(), validate=True).decode().partition(":")[2]
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
 
 
 def _authorised(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
 ) -> None:
     expected: str = request.app.state.token
+    taxii = request.url.path.startswith(TAXII_PREFIX + "/")
     given = credentials.credentials if credentials else ""
+    if not given and taxii:
+        # TAXII clients implement HTTP Basic, the scheme TAXII mandates: the token is the
+        # password (any user name)
+        given = _basic_password(request)
     if hmac.compare_digest(given.encode(), expected.encode()):
         request.state.actor = Service("api")
         return
@@ -36,10 +57,12 @@ def _authorised(
             return
         except AuthenticationError:
             pass
+    needed, challenge = "a valid bearer token is needed", "Bearer"
+    if taxii:
+        needed += ", or HTTP Basic with the token as the password"
+        challenge += ', Basic realm="redlane TAXII"'
     raise HTTPException(
-        status.HTTP_401_UNAUTHORIZED,
-        "a valid bearer token is needed",
-        headers={"WWW-Authenticate": "Bearer"},
+        status.HTTP_401_UNAUTHORIZED, needed, headers={"WWW-Authenticate": challenge}
     )
 
 
@@ -50,6 +73,8 @@ def create_app(db: Database, token: str | None = None, kek: Kek | None = None) -
     from redlane.api.feedback import router as feedback_router
     from redlane.api.messages import router as messages_router
     from redlane.api.targeting import router as targeting_router
+    from redlane.api.taxii import router as taxii_router
+    from redlane.api.taxii import taxii_errors
     from redlane.api.watchlist import router as watchlist_router
 
     app = FastAPI(
@@ -66,6 +91,8 @@ def create_app(db: Database, token: str | None = None, kek: Kek | None = None) -
     # and /close; registered after the messages router, its literal routes (/threads/...) win.
     app.include_router(feedback_router)
     app.include_router(watchlist_router)
+    app.include_router(taxii_router)
+    taxii_errors(app)
     return app
 
 

@@ -165,6 +165,12 @@ def _id(kind: str, *parts: str) -> str:
     return f"{kind}--{uuid.uuid5(_NAMESPACE, '|'.join(parts))}"
 
 
+def report_id(message_id: str) -> str:
+    """The STIX id of the report of the mailbox's message `message_id`: the same at every
+    export, so a receiver (a TAXII client) can name a message's report without its content."""
+    return _id("report", "message", message_id)
+
+
 def _timestamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
@@ -260,12 +266,10 @@ def export_bundle(
     for part in (*_PARTS, "in_reply_to", "operation"):
         if part in dumped:
             extension[part] = dumped[part]
-    report_id = (
-        _id("report", "message", message_id) if message_id else _id("report", "content", content)
-    )
+    stix_id = report_id(message_id) if message_id else _id("report", "content", content)
     report = {
         "type": "report",
-        "id": report_id,
+        "id": stix_id,
         **common,
         "name": message.subject,
         "description": message.facts,
@@ -300,11 +304,11 @@ def export_bundle(
         objects.append(
             {
                 "type": "note",
-                "id": _id("note", report_id, "assessment"),
+                "id": _id("note", stix_id, "assessment"),
                 **common,
                 "abstract": "Assessment",
                 "content": message.assessment,
-                "object_refs": [report_id],
+                "object_refs": [stix_id],
                 "extensions": {
                     REDLANE_EXTENSION_ID: {
                         "extension_type": "property-extension",
@@ -314,7 +318,7 @@ def export_bundle(
             }
         )
     objects.extend(entities.values())
-    bundle = {"type": "bundle", "id": _id("bundle", report_id, stamp), "objects": objects}
+    bundle = {"type": "bundle", "id": _id("bundle", stix_id, stamp), "objects": objects}
     validate(bundle)
     return bundle
 
