@@ -246,6 +246,29 @@ def test_ids_are_stable() -> None:
     assert _objects(a, "report")[0]["id"] == _objects(b, "report")[0]["id"]
 
 
+def test_each_message_has_its_own_objects_with_one_created_time() -> None:
+    """A STIX id names one object whose `created` never changes: the same vessel and sender
+    in two messages (other times, other markings) are two objects, one per report."""
+    message = example(MessageKind.INTELLIGENCE_REPORT)
+    later = datetime(2026, 12, 1, tzinfo=UTC)
+    objects = [
+        o
+        for bundle in (
+            export_bundle(message, sender="NL-DOUANE", at=AT, message_id="m-1"),
+            export_bundle(message.model_copy(update={"handling": Handling(tlp=Tlp.GREEN)}),
+                          sender="NL-DOUANE", at=later, message_id="m-2"),
+        )
+        for o in bundle["objects"]
+    ]  # fmt: skip
+    created: dict[str, set[str]] = {}
+    for obj in objects:
+        created.setdefault(obj["id"], set()).add(obj.get("created", ""))
+    assert all(len(times) == 1 for times in created.values())
+    vessels = [o for o in objects if o.get("entity_kind") == "vessel"]
+    assert len(vessels) == 2 and vessels[0]["id"] != vessels[1]["id"]
+    assert vessels[0]["identifier"] == vessels[1]["identifier"]
+
+
 def test_a_message_without_subjects_or_assessment_still_makes_a_valid_report() -> None:
     message = Message(
         kind="request", subject="Anything on MSCU1234565?", facts="Container due Friday.",

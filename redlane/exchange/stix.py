@@ -175,9 +175,9 @@ def _timestamp(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
-def _entity_object(entity: Entity, common: dict[str, Any]) -> dict[str, Any]:
+def _entity_object(entity: Entity, common: dict[str, Any], scope: str) -> dict[str, Any]:
     data = entity.model_dump(mode="json", exclude_none=True)
-    key = json.dumps(data, sort_keys=True)
+    key = json.dumps(data, sort_keys=True) + "|" + scope
     carried = {REDLANE_EXTENSION_ID: {"extension_type": "property-extension", "entity": data}}
     if entity.kind in (EntityKind.PERSON, EntityKind.COMPANY):
         return {
@@ -237,7 +237,11 @@ def export_bundle(
         raise ExportRefused(f"message {message.subject!r} may not be exported: {refusal}")
     stamp = _timestamp(at or datetime.now(UTC))
     content = message.model_dump_json()
-    sender_id = _id("identity", "sender", sender)
+    stix_id = report_id(message_id) if message_id else _id("report", "content", content)
+    # Every object of the message is the message's own (ids scoped to its report): a STIX id
+    # names one object whose `created` never changes, and the same vessel or agency in two
+    # messages comes with each message's time and marking. Receivers merge them by content.
+    sender_id = _id("identity", "sender", sender, stix_id)
     tlp_id = TLP_MARKING_IDS[message.handling.tlp]
     common = {
         "spec_version": "2.1",
@@ -249,7 +253,7 @@ def export_bundle(
     entities: dict[str, dict[str, Any]] = {}
     refs = []
     for entity in message.entities:
-        obj = _entity_object(entity, common)
+        obj = _entity_object(entity, common, stix_id)
         entities.setdefault(obj["id"], obj)
         refs.append(obj["id"])
     views = equivalents(message.grading, message.handling)
@@ -266,7 +270,6 @@ def export_bundle(
     for part in (*_PARTS, "in_reply_to", "operation"):
         if part in dumped:
             extension[part] = dumped[part]
-    stix_id = report_id(message_id) if message_id else _id("report", "content", content)
     report = {
         "type": "report",
         "id": stix_id,

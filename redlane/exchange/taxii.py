@@ -25,10 +25,9 @@ do not move, and the inbox would decrypt and audit a listing of every envelope o
 - The definitions every bundle carries (the redlane identity and extension definitions, the
   TLP marking definitions) are served once, at the start of the collection (added 1970-01-01,
   before any message); every other object belongs to one message.
-- An object's version is its `modified` (or `created`): the message's sending time. An
-  identity or subject that several messages name comes once per message, each a version of
-  its own; every version is served. `match[version]=first|last` is refused: choosing would
-  mean exporting every message of the collection to see the others' versions.
+- An object's version is its `modified` (or `created`): the message's sending time. Every
+  object of a message is its own (its id scoped to the message's report), so each id has one
+  version and `match[version]=first`, `last` and `all` serve the same objects.
 - Pages hold at most `limit` objects; `next` is the position of a page's last object, so
   paging is stable while new messages arrive (they are added at the end).
 """
@@ -242,13 +241,7 @@ class Filters:
         and `match[spec_version]` (comma-separated lists)."""
         chosen: set[datetime] = set()
         for value in _listed(versions):
-            if value in ("first", "last"):
-                raise TaxiiError(
-                    f"match[version]: {value!r} is not served: an identity or subject named by "
-                    "several messages has a version per message, and finding the first or last "
-                    "would export every message; ask for 'all' or for timestamps"
-                )
-            if value != "all":
+            if value not in ("first", "last", "all"):  # one version per object: all three agree
                 chosen.add(timestamp(value, "match[version]"))
         return cls(
             added_after=timestamp(added_after, "added_after") if added_after else None,
