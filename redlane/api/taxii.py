@@ -171,8 +171,7 @@ def get_collection(collection_id: str, who: Who) -> TaxiiJSON:
         return TaxiiJSON(taxii.collection(who, collection_id).to_dict())
 
 
-@router.get(COLLECTION + "/objects/")
-def get_objects(
+def _collection_page(
     collection_id: str,
     db: Store,
     who: Who,
@@ -181,100 +180,54 @@ def get_objects(
     limit: Limit,
     next_page: Next = None,
     purpose: Purpose = taxii.DEFAULT_PURPOSE,
-) -> TaxiiJSON:
+) -> taxii.Page:
+    with _answers():
+        return taxii.collection_objects(db, who, purpose, collection_id=collection_id,
+                                        filters=filters, limit=limit, next=next_page,
+                                        kek=kek)  # fmt: skip
+
+
+def _object_page(
+    collection_id: str,
+    object_id: str,
+    db: Store,
+    who: Who,
+    kek: Key,
+    filters: Filters,
+    limit: Limit,
+    next_page: Next = None,
+    purpose: Purpose = taxii.DEFAULT_PURPOSE,
+) -> taxii.Page:
+    with _answers():
+        return taxii.object_versions(db, who, purpose, object_id, collection_id=collection_id,
+                                     filters=filters, limit=limit, next=next_page,
+                                     kek=kek)  # fmt: skip
+
+
+CollectionPage = Annotated[taxii.Page, Depends(_collection_page)]
+ObjectPage = Annotated[taxii.Page, Depends(_object_page)]
+
+
+@router.get(COLLECTION + "/objects/")
+def get_objects(page: CollectionPage) -> TaxiiJSON:
     """An envelope of the collection's objects, oldest added first; each message read is an
     audited export."""
-    with _answers():
-        page = taxii.collection_objects(
-            db,
-            who,
-            purpose,
-            collection_id=collection_id,
-            filters=filters,
-            limit=limit,
-            next=next_page,
-            kek=kek,
-        )
     return _page(page, page.envelope())
 
 
 @router.get(COLLECTION + "/manifest/")
-def get_manifest(
-    collection_id: str,
-    db: Store,
-    who: Who,
-    kek: Key,
-    filters: Filters,
-    limit: Limit,
-    next_page: Next = None,
-    purpose: Purpose = taxii.DEFAULT_PURPOSE,
-) -> TaxiiJSON:
+def get_manifest(page: CollectionPage) -> TaxiiJSON:
     """The ids, dates added, versions and media types of the objects `objects` would give."""
-    with _answers():
-        page = taxii.collection_objects(
-            db,
-            who,
-            purpose,
-            collection_id=collection_id,
-            filters=filters,
-            limit=limit,
-            next=next_page,
-            kek=kek,
-        )
     return _page(page, page.manifest())
 
 
 @router.get(COLLECTION + "/objects/{object_id}/")
-def get_object(
-    collection_id: str,
-    object_id: str,
-    db: Store,
-    who: Who,
-    kek: Key,
-    filters: Filters,
-    limit: Limit,
-    next_page: Next = None,
-    purpose: Purpose = taxii.DEFAULT_PURPOSE,
-) -> TaxiiJSON:
+def get_object(page: ObjectPage) -> TaxiiJSON:
     """An envelope of one object's versions; 404 when the collection has none for you."""
-    with _answers():
-        page = taxii.object_versions(
-            db,
-            who,
-            purpose,
-            object_id,
-            collection_id=collection_id,
-            filters=filters,
-            limit=limit,
-            next=next_page,
-            kek=kek,
-        )
     return _page(page, page.envelope())
 
 
 @router.get(COLLECTION + "/objects/{object_id}/versions/")
-def get_object_versions(
-    collection_id: str,
-    object_id: str,
-    db: Store,
-    who: Who,
-    kek: Key,
-    filters: Filters,
-    limit: Limit,
-    next_page: Next = None,
-    purpose: Purpose = taxii.DEFAULT_PURPOSE,
-) -> TaxiiJSON:
+def get_object_versions(page: ObjectPage) -> TaxiiJSON:
     """The versions (timestamps) of one object."""
-    with _answers():
-        page = taxii.object_versions(
-            db,
-            who,
-            purpose,
-            object_id,
-            collection_id=collection_id,
-            filters=filters,
-            limit=limit,
-            next=next_page,
-            kek=kek,
-        )
     return _page(page, page.versions())
