@@ -92,14 +92,23 @@ def sign(key: NodeKey, content: bytes) -> dict[str, str]:
     return {"signature": key.sign(content), "signed_by": key_id(key.public_key)}
 
 
+#: (store, key) pairs known to be registered: a send need not ask again. A registration
+#: removed behind redlane's back is not re-made, and `redlane mailbox verify` names it.
+_registered: set[tuple[str, str]] = set()
+
+
 def register(conn: Connection, key: NodeKey, actor: Actor, at: datetime) -> None:
     """Record the node's public key the first time it signs here, with its audit entry, in
     the caller's transaction (so no signature is stored under an unregistered key)."""
     fingerprint = key_id(key.public_key)
+    store = conn.engine.url.render_as_string(hide_password=True)
+    if (store, fingerprint) in _registered:
+        return
     known = conn.execute(
         select(node_keys.c.fingerprint).where(node_keys.c.fingerprint == fingerprint)
     ).first()
     if known is not None:
+        _registered.add((store, fingerprint))
         return
     added = conn.execute(
         insert_unless_present(conn, node_keys)
