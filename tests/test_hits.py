@@ -136,6 +136,18 @@ def test_red_and_amber_strict_are_never_revealed(staff: Database, kek: Kek, tlp:
     assert again.hit
 
 
+def test_no_forward_binds_recipients_not_the_owner(staff: Database, kek: Kek) -> None:
+    message = report()
+    message_id = send(
+        staff, kek, message.model_copy(update={"handling": Handling(no_forward=True)})
+    )
+    asked = hits.ask(staff, user(staff, "anna"), f"container:{CONTAINER}", "case 12", kek=kek)
+    assert asked.holders == ["CO-DIJIN"]
+    (pending,) = hits.pending_hits(staff, user(staff, "carlos"))
+    done = hits.release(staff, user(staff, "carlos"), pending.id, "case 12 ok", kek=kek)
+    assert done.forwarded == [message_id]
+
+
 def test_restricted_and_erased_messages_are_no_hit(staff: Database, kek: Kek) -> None:
     old = mailbox.send(staff, user(staff, "carlos"), report("Old one"), ["ES-SVA"], kek=kek,
                        now=T0 - timedelta(days=400)).id  # fmt: skip
