@@ -33,7 +33,7 @@ from redlane.config import NODE_KEY_SETTING, ConfigError, api_token
 from redlane.demo import generate as generate_traffic
 from redlane.demo.controls import demo_recall, simulate_controls
 from redlane.demo.formats import ALL_SECTOR_FORMATS, SECTOR_FORMATS
-from redlane.exchange import mailbox, retention, stix
+from redlane.exchange import hits, mailbox, retention, stix
 from redlane.exchange.crypto import KEK_SETTING, Kek, generate_kek, load_kek
 from redlane.exchange.feedback import FEEDBACK_PURPOSE, close_on_feedback, feedback_on
 from redlane.exchange.grading import GradingError, parse_grading
@@ -1548,6 +1548,103 @@ def retention_notices(
     for r in rows:
         table.add_row(r.message_id, r.kind.value, f"{r.sent_at:%Y-%m-%d}",
                       f"{r.review_due:%Y-%m-%d}", f"{r.at:%Y-%m-%d}")  # fmt: skip
+    console.print(table)
+
+
+# --- exchange: hit/no-hit queries ----------------------------------------------------------
+
+hits_app = typer.Typer(
+    help="Hit/no-hit queries: does another agency hold something on an entity? Its holder "
+    "releases the messages, or declines."
+)
+app.add_typer(hits_app, name="hits")
+
+
+@contextmanager
+def _hits_errors() -> Iterator[None]:
+    try:
+        with _mailbox_errors():
+            yield
+    except (hits.HitNotFound, hits.AlreadyDecided) as exc:
+        raise _fail(exc) from exc
+
+
+@hits_app.command("ask")
+def hits_ask(
+    entity: Annotated[str, typer.Argument(help="KIND:IDENTIFIER, e.g. container:MSCU1234567.")],
+    user: UserOption,
+    purpose: MessagePurpose,
+    kek: KekOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Ask whether another agency holds something on ENTITY: hit/no-hit and the holders."""
+    db = _open(database)
+    with _hits_errors():
+        asked = hits.ask(db, _mailbox_user(db, user), entity, purpose, kek=_kek_file(kek))
+    holders = f"hit: {', '.join(asked.holders)}" if asked.hit else "no hit"
+    console.print(f"query {asked.id}: {holders}", markup=False)
+
+
+@hits_app.command("pending")
+def hits_pending(user: UserOption, database: DatabaseOption = None) -> None:
+    """Hits against your agency waiting for a decision (audited)."""
+    db = _open(database)
+    with _hits_errors():
+        rows = hits.pending_hits(db, _mailbox_user(db, user))
+    table = Table(title=f"Pending hits for {user}")
+    for name in ("hit", "asked", "by", "agency", "entity", "purpose", "messages"):
+        table.add_column(name)
+    for h in rows:
+        table.add_row(h.id, f"{h.asked_at:%Y-%m-%d %H:%M}", h.asked_by, h.asker_agency,
+                      h.entity_kind.value, h.purpose, " ".join(h.message_ids))  # fmt: skip
+    console.print(table)
+
+
+@hits_app.command("release")
+def hits_release(
+    hit_id: str,
+    user: UserOption,
+    purpose: MessagePurpose,
+    kek: KekOption = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Forward a hit's messages to the asking agency (the sender's handling applies)."""
+    db = _open(database)
+    with _hits_errors():
+        done = hits.release(db, _mailbox_user(db, user), hit_id, purpose, kek=_kek_file(kek))
+    console.print(f"hit {hit_id} released to {done.to}: {len(done.forwarded)} forwarded",
+                  markup=False)  # fmt: skip
+    for message_id, rule in done.refused.items():
+        console.print(f"not forwarded: {message_id} ({rule})", markup=False)
+
+
+@hits_app.command("decline")
+def hits_decline(
+    hit_id: str,
+    user: UserOption,
+    reason: Annotated[str, typer.Option(help="Why you decline (audited).")],
+    database: DatabaseOption = None,
+) -> None:
+    """Decline a hit: nothing is forwarded."""
+    db = _open(database)
+    with _hits_errors():
+        done = hits.decline(db, _mailbox_user(db, user), hit_id, reason)
+    console.print(f"hit {hit_id} declined ({done.to} asked)", markup=False)
+
+
+@hits_app.command("mine")
+def hits_mine(user: UserOption, database: DatabaseOption = None) -> None:
+    """Your agency's queries, each with its holders' states."""
+    db = _open(database)
+    with _hits_errors():
+        rows = hits.my_queries(db, _mailbox_user(db, user))
+    table = Table(title=f"Queries of {user}'s agency")
+    for name in ("query", "asked", "by", "entity", "purpose", "holders"):
+        table.add_column(name)
+    for q in rows:
+        holders = ", ".join(f"{a}: {s}" for a, s in q.holders.items()) or "no hit"
+        table.add_row(q.id, f"{q.asked_at:%Y-%m-%d %H:%M}", q.asked_by, q.entity_kind.value,
+                      q.purpose, holders)  # fmt: skip
     console.print(table)
 
 

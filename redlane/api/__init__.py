@@ -71,6 +71,7 @@ def create_app(db: Database, token: str | None = None, kek: Kek | None = None) -
     mailbox's key encryption key `kek` defaults to REDLANE_NODE_KEK_FILE, read at its first use
     (`redlane serve` reads it at start-up)."""
     from redlane.api.feedback import router as feedback_router
+    from redlane.api.hits import router as hits_router
     from redlane.api.messages import router as messages_router
     from redlane.api.targeting import router as targeting_router
     from redlane.api.taxii import router as taxii_router
@@ -91,6 +92,7 @@ def create_app(db: Database, token: str | None = None, kek: Kek | None = None) -
     # and /close; registered after the messages router, its literal routes (/threads/...) win.
     app.include_router(feedback_router)
     app.include_router(watchlist_router)
+    app.include_router(hits_router)
     app.include_router(taxii_router)
     taxii_errors(app)
     return app

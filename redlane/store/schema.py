@@ -701,3 +701,50 @@ retention_notices = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Index(None, "agency_id", "at"),
 )
+
+# --- exchange: hit/no-hit queries (Prüm-style) ---------------------------------------------
+#
+# An agency asks whether anyone holds something on an entity; the answer is hit/no-hit and the
+# holding agencies only. Each holder gets a hit to decide on: release (the matching messages
+# are forwarded to the asker) or decline. The query keeps the entity's indexed key, never a
+# person's clear name (see mailbox.entity_key).
+
+hit_queries = Table(
+    "hit_queries",
+    metadata,
+    # time-ordered then random, as message ids: not guessable
+    Column("id", String(32), primary_key=True),
+    Column("asked_at", DateTime(timezone=True), nullable=False),
+    Column("asked_by", String(64), nullable=False),
+    Column("agency_id", Integer, ForeignKey("agencies.id"), nullable=False),
+    Column("entity_kind", String(16), nullable=False),
+    Column("entity_key", String(128), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Index(None, "agency_id", "asked_at"),
+)
+
+#: One per (query, holding agency): pending until the holder releases or declines it.
+hits = Table(
+    "hits",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("query_id", String(32), ForeignKey("hit_queries.id"), nullable=False),
+    Column("holder_agency_id", Integer, ForeignKey("agencies.id"), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decided_by", String(64)),
+    # the release's purpose or the decline's reason
+    Column("note", Text),
+    UniqueConstraint("query_id", "holder_agency_id"),
+    Index(None, "holder_agency_id", "state"),
+)
+
+#: The holder's messages behind a hit, and what became of each at release.
+hit_messages = Table(
+    "hit_messages",
+    metadata,
+    Column("hit_id", String(32), ForeignKey("hits.id"), primary_key=True),
+    Column("message_id", String(32), ForeignKey("messages.id"), primary_key=True),
+    # "forwarded", or the rule that refused it (e.g. "restricted", "erased")
+    Column("outcome", String(32)),
+)
