@@ -144,21 +144,6 @@ class AskedQuery:
                 "holders": self.holders}  # fmt: skip
 
 
-def parse_entity(entity: str) -> tuple[EntityKind, str]:
-    """KIND:IDENTIFIER as `mailbox.search` reads it."""
-    kind, sep, identifier = entity.partition(":")
-    try:
-        chosen = EntityKind(kind.strip().lower())
-    except ValueError:
-        chosen = None
-    if not sep or chosen is None or not identifier.strip():
-        raise mailbox.MailboxError(
-            f"entity: {entity!r} is not KIND:IDENTIFIER with KIND one of "
-            f"{', '.join(k.value for k in EntityKind)} (e.g. container:MSCU1234567)"
-        )
-    return chosen, identifier
-
-
 def _agency_reader(conn: Connection, actor: Actor) -> Reader:
     who = reader(conn, actor)
     if who.agency_id is None:
@@ -185,7 +170,7 @@ def ask(
     transaction."""
     why = mailbox.checked_purpose(purpose)
     require(actor, Capability.READ_MESSAGES)
-    kind, identifier = parse_entity(entity)
+    kind, identifier = mailbox.parse_entity(entity)
     key = mailbox.entity_key(kind, identifier, kek if kek is not None else load_kek())
     moment = mailbox.now_or(now)
     query_id = mailbox.new_id(moment)
@@ -412,7 +397,6 @@ __all__ = [
     "ask",
     "decline",
     "my_queries",
-    "parse_entity",
     "pending_hits",
     "release",
 ]

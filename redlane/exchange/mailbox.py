@@ -442,7 +442,8 @@ def entity_key(kind: EntityKind, identifier: str, kek: Kek) -> str:
     return "h:" + kek.blind(f"{kind.value}|{value}")
 
 
-def _parse_entity(entity: str) -> tuple[EntityKind, str]:
+def parse_entity(entity: str) -> tuple[EntityKind, str]:
+    """KIND:IDENTIFIER (`vessel:9319466`, `person:Jan de Vries`) as search and hits read it."""
     kind, sep, identifier = entity.partition(":")
     try:
         chosen = EntityKind(kind.strip().lower())
@@ -1044,7 +1045,7 @@ def search(
         who = reader(conn, actor)
         query = select(messages.c.id).where(visible(who))
         if entity is not None:
-            entity_kind, identifier = _parse_entity(entity)
+            entity_kind, identifier = parse_entity(entity)
             key = entity_key(entity_kind, identifier, chosen)
             criteria["entity"] = f"{entity_kind.value}:{key}"
             query = query.where(
@@ -1689,6 +1690,7 @@ __all__ = [
     "normalise",
     "now_or",
     "overdue",
+    "parse_entity",
     "read",
     "receipts_of",
     "rekey",
