@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Header
 from pydantic import BaseModel, Field
 
 from redlane.api import actor, database
-from redlane.api.messages import Key, _on_message
+from redlane.api.messages import Key, on_message
 from redlane.exchange.feedback import FEEDBACK_PURPOSE, close_on_feedback, feedback_on
 from redlane.exchange.model import EntityKind, Outcome
 from redlane.security.accounts import Actor
@@ -48,7 +48,7 @@ def message_feedback(
     """The feedback on a CIS alert or mode notice that you may see: counts per outcome and the
     answers (agency, outcome, day, place, reply id). Opens each answer (audited with the
     purpose, your `opened` receipt)."""
-    summary = _on_message(feedback_on, db, who, message_id, purpose=purpose, kek=kek)
+    summary = on_message(feedback_on, db, who, message_id, purpose=purpose, kek=kek)
     return dict(summary.to_dict())
 
 
@@ -56,7 +56,7 @@ def message_feedback(
 def close_message(message_id: str, body: Closing, db: Store, who: Who) -> dict[str, Any]:
     """The sending agency's decision on feedback: the subject was seized, or the alert or
     notice was a false match; its watchlist entries end from `on`. Audited."""
-    ended = _on_message(close_on_feedback, db, who, message_id, body.outcome, body.on,
+    ended = on_message(close_on_feedback, db, who, message_id, body.outcome, body.on,
                         body.reason, entity_kind=body.entity_kind)  # fmt: skip
     return {
         "message_id": message_id,

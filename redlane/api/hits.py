@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 
 from redlane.api import actor, database
-from redlane.api.messages import Key, Purpose, _answers
+from redlane.api.messages import Key, Purpose, answers
 from redlane.exchange import hits
 from redlane.security.accounts import Actor
 from redlane.store.database import Database
@@ -32,7 +32,7 @@ class Declining(BaseModel):
 
 def _call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     try:
-        with _answers():
+        with answers():
             return function(*args, **kwargs)
     except hits.HitNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, hits.NO_SUCH_HIT) from exc

@@ -49,7 +49,7 @@ Key = Annotated[Kek, Depends(node_kek)]
 
 
 @contextmanager
-def _answers(about_a_message: bool = False) -> Iterator[None]:
+def answers(about_a_message: bool = False) -> Iterator[None]:
     """Library errors as HTTP answers; on a message's own routes a refusal is a 404 too."""
     refused = status.HTTP_404_NOT_FOUND if about_a_message else status.HTTP_403_FORBIDDEN
     try:
@@ -69,13 +69,13 @@ def _answers(about_a_message: bool = False) -> Iterator[None]:
 
 
 def _call(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    with _answers():
+    with answers():
         return function(*args, **kwargs)
 
 
-def _on_message(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+def on_message(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """`_call` on a route of one message: every refusal answers 404."""
-    with _answers(about_a_message=True):
+    with answers(about_a_message=True):
         return function(*args, **kwargs)
 
 
@@ -115,7 +115,7 @@ class Addressees(BaseModel):
 def send_message(body: Outgoing, db: Store, who: Who, kek: Key) -> dict[str, Any]:
     """Send a message to agencies and desks; mode notices also go to the services routed for
     their next place; requests get their legal due time."""
-    with _answers():
+    with answers():
         files = [u.attachment() for u in body.attachments]
         sent = mailbox.send(db, who, body.message, body.to, desk=body.desk, kek=kek,
                             attachments=files)  # fmt: skip
@@ -178,7 +178,7 @@ def read_message(
     message_id: str, db: Store, who: Who, kek: Key, purpose: Purpose
 ) -> dict[str, Any]:
     """Open a message (decrypted; writes your `opened` receipt; audited with the purpose)."""
-    opened = _on_message(mailbox.read, db, who, message_id, purpose, kek=kek)
+    opened = on_message(mailbox.read, db, who, message_id, purpose, kek=kek)
     return dict(opened.to_dict())
 
 
@@ -187,7 +187,7 @@ def forward_message(
     message_id: str, body: Addressees, db: Store, who: Who, kek: Key, purpose: Purpose
 ) -> dict[str, Any]:
     """Forward within what the sender's handling allows (audited; refusals too)."""
-    done = _on_message(mailbox.forward, db, who, message_id, body.to, purpose, kek=kek)
+    done = on_message(mailbox.forward, db, who, message_id, body.to, purpose, kek=kek)
     return {"to": done.to, "rules": done.rules}
 
 
@@ -196,7 +196,7 @@ def reply_to_message(
     message_id: str, body: Outgoing, db: Store, who: Who, kek: Key
 ) -> dict[str, Any]:
     """Answer in the thread: to the sender, and to `to`."""
-    sent = _on_message(mailbox.reply, db, who, message_id, body.message, body.to, desk=body.desk,
+    sent = on_message(mailbox.reply, db, who, message_id, body.message, body.to, desk=body.desk,
                  kek=kek)  # fmt: skip
     return dict(sent.to_dict())
 
@@ -207,7 +207,7 @@ def export_message(
 ) -> dict[str, Any]:
     """The message as a JSON document to take out of redlane, unless its handling forbids
     (no_export, TLP:RED); audited."""
-    return dict(_on_message(mailbox.export, db, who, message_id, purpose, kek=kek))
+    return dict(on_message(mailbox.export, db, who, message_id, purpose, kek=kek))
 
 
 @router.get("/{message_id}/stix")
@@ -216,19 +216,19 @@ def export_message_stix(
 ) -> dict[str, Any]:
     """The message as a STIX 2.1 bundle (TLP 2.0 marking), under the rules of `/export`; a
     no_export or TLP:RED message makes no bundle, even for its sender. Audited."""
-    return dict(_on_message(stix.export_stored, db, who, message_id, purpose, kek=kek))
+    return dict(on_message(stix.export_stored, db, who, message_id, purpose, kek=kek))
 
 
 @router.get("/{message_id}/receipts")
 def message_receipts(message_id: str, db: Store, who: Who) -> list[dict[str, Any]]:
     """Deliveries and opened/actioned receipts (all for the sender, your agency's otherwise)."""
-    return [r.to_dict() for r in _on_message(mailbox.receipts_of, db, who, message_id)]
+    return [r.to_dict() for r in on_message(mailbox.receipts_of, db, who, message_id)]
 
 
 @router.post("/{message_id}/actioned", status_code=status.HTTP_204_NO_CONTENT)
 def mark_actioned(message_id: str, db: Store, who: Who) -> None:
     """Record that you acted on the message."""
-    _on_message(mailbox.mark_actioned, db, who, message_id)
+    on_message(mailbox.mark_actioned, db, who, message_id)
 
 
 @router.post("/{message_id}/attachments", status_code=status.HTTP_201_CREATED)
@@ -237,7 +237,7 @@ def add_attachments(
 ) -> list[dict[str, Any]]:
     """Attach files to a message your agency sent (each sealed with its own key; at most
     REDLANE_ATTACHMENT_MAX_BYTES each)."""
-    with _answers(about_a_message=True):
+    with answers(about_a_message=True):
         files = [u.attachment() for u in body.attachments]
         added = mailbox.attach(db, who, message_id, files, purpose, kek=kek)
     return [a.to_dict() for a in added]
@@ -248,7 +248,7 @@ def get_attachment(
     message_id: str, n: int, db: Store, who: Who, kek: Key, purpose: Purpose
 ) -> Response:
     """Attachment N of a message you may see, decrypted (audited with the purpose)."""
-    found = _on_message(mailbox.attachment, db, who, message_id, n, purpose, kek=kek)
+    found = on_message(mailbox.attachment, db, who, message_id, n, purpose, kek=kek)
     disposition = f"attachment; filename*=UTF-8''{quote(found.info.name)}"
     return Response(found.data, media_type=found.info.media_type,
                     headers={"Content-Disposition": disposition})  # fmt: skip
@@ -259,5 +259,5 @@ def review_message(
     message_id: str, body: ReviewDecision, db: Store, who: Who, purpose: Purpose
 ) -> dict[str, Any]:
     """Retention review by the sending agency: keep (another 12 months) or erase now."""
-    done = _on_message(retention.review, db, who, message_id, body.decision, purpose)
+    done = on_message(retention.review, db, who, message_id, body.decision, purpose)
     return dict(done.to_dict())
